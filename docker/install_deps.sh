@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Debian packages the harness needs: Caffe's build dependencies, Debian's
+# python3 (libcaffe links its libpython), ImageMagick for labels and montages.
+# Run as root on Debian bookworm; used by `make setup` and the Dockerfiles.
+set -euo pipefail
+packages=(
+  # Caffe build
+  build-essential cmake patch ca-certificates curl git
+  libboost-filesystem-dev libboost-system-dev libboost-thread-dev libboost-python-dev
+  libgflags-dev libgoogle-glog-dev libhdf5-dev libprotobuf-dev protobuf-compiler
+  libopenblas-dev
+  # Python
+  python3 python3-dev python3-venv
+  # Labels and montages through Wand
+  libmagickwand-6.q16-6 imagemagick fonts-dejavu-core
+)
+if [ "$(id -u)" != 0 ]; then
+  echo "install_deps.sh: run as root (it installs Debian packages with apt-get)" >&2
+  exit 1
+fi
+if dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -qv '^install ok installed$' \
+   || [ "$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | wc -l)" -ne ${#packages[@]} ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${packages[@]}"
+else
+  echo "==> Debian packages already installed"
+fi

@@ -1,0 +1,65 @@
+"""docker/build_caffe.sh: refuses unverified source, keys its cache by its
+inputs, and reuses a finished build."""
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO
+
+SCRIPT = REPO / "docker" / "build_caffe.sh"
+ORIG = "caffe_1.0.0+git20180821.99bd997.orig.tar.gz"
+DEBIAN = "caffe_1.0.0+git20180821.99bd997-8.debian.tar.xz"
+
+
+def build(*args, env=None, script=SCRIPT):
+    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_tampered_source_is_refused_and_not_built(tmp_path, monkeypatch):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / ORIG).write_bytes(b"not the caffe source")
+    (sources / DEBIAN).write_bytes(b"not the debian patches")
+    cache = tmp_path / "cache"
+    prefix = tmp_path / "prefix"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "CAFFE_SOURCE_DIR": str(sources), "CAFFE_CACHE_DIR": str(cache)}
+    result = build("--prefix", str(prefix), env=env)
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and f"checksum mismatch for {ORIG}" in error[0] and "refusing to build" in error[0]
+    assert not list(cache.glob("*/src/*")), "nothing may be unpacked from a tampered archive"
+    assert not list(cache.glob("*/DONE")) and not prefix.exists()
+
+
+def test_unknown_option_is_one_line_error():
+    result = build("--bogus")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "build_caffe.sh: unknown option '--bogus' (see --help)"
+
+
+def test_cache_key_follows_patches_and_flags(tmp_path):
+    copy = tmp_path / "docker"
+    shutil.copytree(REPO / "docker", copy)
+    key = build("--print-key", script=copy / "build_caffe.sh").stdout.strip()
+    assert key == build("--print-key").stdout.strip(), "same inputs, same key"
+    assert key != build("--print-key", "--cuda", script=copy / "build_caffe.sh").stdout.strip()
+    patch = next(copy.glob("patches/*.patch"))
+    patch.write_text(patch.read_text() + "\n")
+    assert key != build("--print-key", script=copy / "build_caffe.sh").stdout.strip()
+
+
+def test_second_run_is_a_cache_hit(tmp_path):
+    info = REPO / "build" / "caffe" / "BUILD_INFO"
+    if not info.exists():
+        pytest.skip("no finished Caffe build to reuse: run `make setup` first")
+    key = dict(line.split("=", 1) for line in info.read_text().split())["key"]
+    if key != build("--print-key").stdout.strip():
+        pytest.skip("build/caffe is from other inputs than the current ones: run `make setup`")
+    start = time.monotonic()
+    result = build("--prefix", str(tmp_path / "prefix"))
+    assert result.returncode == 0, result.stderr
+    assert "cache hit" in result.stdout and time.monotonic() - start < 60
+    assert (tmp_path / "prefix" / "lib" / "libcaffe.so").exists()
