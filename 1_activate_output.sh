@@ -1,0 +1,46 @@
+#!/bin/bash
+# Example 1: images that activate five output units (ImageNet classes) of
+# CaffeNet, each labelled with its class name, tiled into output/example1.jpg.
+#
+# Environment overrides, e.g. for other nets or a quick run: N_ITERS, UNITS,
+# ACT_LAYER, XY, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
+# GENERATOR_WEIGHTS, SYNSET_FILE, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+nets=${NETS_DIR:-$here/nets}
+python=${PYTHON:-$here/.venv/bin/python}
+
+# Get label for each unit
+path_labels=${SYNSET_FILE:-$nets/data/misc/synset_words.txt}
+
+opt_layer=fc6
+act_layer=${ACT_LAYER:-fc8}
+units=${UNITS:-"643 624 304 629 437"}
+xy=${XY:-0}
+
+# Hyperparam settings for visualizing AlexNet
+n_iters=${N_ITERS:-200}
+L2=0.99
+lr=8.0
+end_lr=1e-10
+seed=0
+
+# Clipping
+clip=0
+multiplier=3
+bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+
+output_dir=${OUTPUT_DIR:-output}
+mkdir -p "$output_dir"
+output_file=$output_dir/example1.jpg
+
+# One process for all units: the nets are loaded once. Each image gets its
+# category label; then the collage.
+"$python" "$here/act_max.py" \
+    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
+    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
+    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" \
+    --labels synset --label_file "$path_labels" --collage "$output_file" --tile 5x1
+
+echo "=============================="
+echo "Result of example 1: [ $output_file ]"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# Example 2: images that activate five output units (scene categories) of
+# AlexNet trained on MIT Places205, with the same generator (made to invert
+# CaffeNet), labelled and tiled into output/example2.jpg.
+#
+# Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
+# NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, PLACES_LABEL_FILE,
+# BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+nets=${NETS_DIR:-$here/nets}
+python=${PYTHON:-$here/.venv/bin/python}
+
+# Get label for each unit
+path_labels=${PLACES_LABEL_FILE:-$nets/data/misc/categoryIndex_places205.txt}
+
+opt_layer=fc6
+act_layer=${ACT_LAYER:-fc8}
+units=${UNITS:-"2 7 8 12 71"}
+xy=${XY:-0}
+
+# Net
+net_weights=${NET_WEIGHTS:-$nets/placesCNN/places205CNN_iter_300000.caffemodel}
+net_definition=${NET_DEFINITION:-$nets/placesCNN/places205CNN_deploy_updated.prototxt}
+
+# Hyperparam settings for visualizing AlexNet
+n_iters=${N_ITERS:-200}
+L2=0.99
+lr=8.0
+end_lr=1e-10
+seed=0
+
+# Clipping
+clip=0
+multiplier=3
+bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+
+output_dir=${OUTPUT_DIR:-output}
+mkdir -p "$output_dir"
+output_file=$output_dir/example2.jpg
+
+"$python" "$here/act_max.py" \
+    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
+    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
+    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" \
+    --net_weights "$net_weights" --net_definition "$net_definition" \
+    --labels places --label_file "$path_labels" --collage "$output_file" --tile 5x1
+
+echo "=============================="
+echo "Result of example 2: [ $output_file ]"

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Example 4: images that activate five hidden units (conv5 channels at the
+# spatial position (6, 6)) of AlexNet trained on MIT Places205, each cropped
+# to the unit's receptive field, labelled with the unit's number and tiled
+# into output/example4.jpg.
+#
+# Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, CROP_SIZE,
+# CROP_OFFSET, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
+# GENERATOR_WEIGHTS, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+nets=${NETS_DIR:-$here/nets}
+python=${PYTHON:-$here/.venv/bin/python}
+
+opt_layer=fc6
+act_layer=${ACT_LAYER:-conv5}
+units=${UNITS:-"8 55 154 181 45"}
+xy=${XY:-6}  # spatial location (6, 6)
+
+# Net
+net_weights=${NET_WEIGHTS:-$nets/placesCNN/places205CNN_iter_300000.caffemodel}
+net_definition=${NET_DEFINITION:-$nets/placesCNN/places205CNN_deploy_updated.prototxt}
+
+# Hyperparam settings for visualizing AlexNet
+n_iters=${N_ITERS:-200}
+L2=0.99
+lr=8.0
+end_lr=1e-10
+seed=0
+
+# Clipping
+clip=0
+multiplier=3
+bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+
+# Crop each image according to its receptive field size
+size=${CROP_SIZE:-163}
+offset=${CROP_OFFSET:-32}
+
+output_dir=${OUTPUT_DIR:-output}
+mkdir -p "$output_dir"
+output_file=$output_dir/example4.jpg
+
+"$python" "$here/act_max.py" \
+    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
+    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
+    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" \
+    --net_weights "$net_weights" --net_definition "$net_definition" \
+    --crop "${size}x${size}+${offset}+${offset}" --labels unit --collage "$output_file" --tile 5x1
+
+echo "=============================="
+echo "Result of example 4: [ $output_file ]"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# Example 5: images that activate five output units of a different
+# architecture, GoogLeNet (ImageNet), labelled and tiled into
+# output/example5.jpg.  Note the learning rate: lower than AlexNet's.
+#
+# Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
+# NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, SYNSET_FILE,
+# BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+nets=${NETS_DIR:-$here/nets}
+python=${PYTHON:-$here/.venv/bin/python}
+
+# Get label for each unit
+path_labels=${SYNSET_FILE:-$nets/data/misc/synset_words.txt}
+
+opt_layer=fc6
+act_layer=${ACT_LAYER:-loss3/classifier}
+units=${UNITS:-"643 624 304 629 437"}
+xy=${XY:-0}
+
+# Net
+net_weights=${NET_WEIGHTS:-$nets/googlenet/bvlc_googlenet.caffemodel}
+net_definition=${NET_DEFINITION:-$nets/googlenet/bvlc_googlenet_updated.prototxt}
+
+# Hyperparam settings for visualizing GoogLeNet
+n_iters=${N_ITERS:-200}
+L2=0.99
+lr=2.0
+end_lr=1e-10
+seed=0
+
+# Clipping
+clip=0
+multiplier=3
+bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+
+output_dir=${OUTPUT_DIR:-output}
+mkdir -p "$output_dir"
+output_file=$output_dir/example5.jpg
+
+"$python" "$here/act_max.py" \
+    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
+    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
+    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" \
+    --net_weights "$net_weights" --net_definition "$net_definition" \
+    --labels synset --label_file "$path_labels" --collage "$output_file" --tile 5x1
+
+echo "=============================="
+echo "Result of example 5: [ $output_file ]"

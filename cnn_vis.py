@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""cnn-vis (Justin Johnson, 2015): Inceptionism-style images from a Caffe CNN.
+
+Gradient ascent on the image for one of two objectives (amplify a whole
+layer, or one neuron), with p-norm and total-variation regularisers and
+RMSProp steps.  Large images are tiled with overlapping input-sized regions
+in two interleaved sets; after num_steps the image is zoomed to the next
+size of the multiscale schedule and tiled again.
+
+Same flags and defaults as the original, plus --seed and --save_raw; see
+docs/cnn-vis.md.  Example: examples/cnn-vis/example1.sh.
+"""
+import argparse
+import os
+import re
+
+import numpy as np
+
+from prefinput import models, nets
+from prefinput.cli import UserError, run, setting
+from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
+                              load_initial_image, noise_image, p_norm, resize_img, rmsprop,
+                              scaled_tv_norm)
+from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
+from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence
+from prefinput.image import imread, imsave
+
+REGULARIZERS = ('p', 'p_aux', 'tv')
+
+
+def size_flag(text):
+    """A size: 'HxW' in pixels or 'xF', F times the base size."""
+    if not re.fullmatch(r'\d+x\d+|x\d*\.?\d+(e-?\d+)?', text):
+        raise argparse.ArgumentTypeError("%r is not a size: give HxW (e.g. 600x800) or xF "
+                                         "(e.g. x0.5)" % text)
+    return text
+
+
+def net_path(variable, *parts):
+    """The environment variable's value, else a path under the nets directory."""
+    return os.environ.get(variable) or os.path.join(setting('nets_dir'), *parts)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    # CNN options
+    parser.add_argument('--deploy_txt', default=net_path('DEPLOY_TXT', 'googlenet', 'deploy.prototxt'))
+    parser.add_argument('--caffe_model',
+                        default=net_path('CAFFE_MODEL', 'googlenet', 'bvlc_googlenet.caffemodel'))
+    parser.add_argument('--batch_size', default=1, type=int)
+    parser.add_argument('--mean_image', default=os.environ.get('MEAN_IMAGE') or setting('mean_file_npy'))
+    parser.add_argument('--gpu', type=int, default=None,
+                        help='GPU device, or a negative number for the CPU '
+                             '(default: settings.gpu, environment GPU=1, on device 0)')
+    # Image options
+    parser.add_argument('--image_type', default='amplify_layer', choices=['amplify_layer', 'amplify_neuron'])
+    parser.add_argument('--target_layer', default='inception_4d/3x3_reduce')
+    parser.add_argument('--target_neuron', default=0, type=int)
+    # Initialization options
+    parser.add_argument('--initial_image', default=None)
+    parser.add_argument('--initialization_scale', type=float, default=1.0)
+    parser.add_argument('--initialization_blur', type=float, default=0.0)
+    # Resize options
+    parser.add_argument('--initial_size', default=None, type=size_flag)
+    parser.add_argument('--final_size', default=None, type=size_flag)
+    parser.add_argument('--num_sizes', default=1, type=int)
+    parser.add_argument('--resize_type', default='geometric', choices=['geometric', 'linear'])
+    # Optimization options
+    parser.add_argument('--learning_rate', type=float, default=1.0)
+    parser.add_argument('--decay_rate', type=float, default=0.95)
+    parser.add_argument('--learning_rate_decay_iter', type=int, default=100)
+    parser.add_argument('--learning_rate_decay_fraction', type=float, default=1.0)
+    parser.add_argument('--num_steps', type=int, default=1000)
+    parser.add_argument('--use_pixel_learning_rates', action='store_true')
+    # Options for layer amplification
+    parser.add_argument('--amplify_l1_weight', type=float, default=1.0)
+    parser.add_argument('--amplify_l2_weight', type=float, default=1.0)
+    parser.add_argument('--amplify_grad_clip', type=float, default=5.0)
+    # P-norm regularization options
+    parser.add_argument('--alpha', type=float, default=6.0)
+    parser.add_argument('--p_scale', type=float, default=1.0)
+    parser.add_argument('--p_reg', type=float, default=1e-4)
+    # Auxiliary P-norm regularization options
+    parser.add_argument('--alpha_aux', type=float, default=6.0)
+    parser.add_argument('--p_scale_aux', type=float, default=1.0)
+    parser.add_argument('--p_reg_aux', type=float, default=0.0)
+    # TV regularization options
+    parser.add_argument('--beta', type=float, default=2.0)
+    parser.add_argument('--tv_reg', type=float, default=0.5)
+    parser.add_argument('--tv_reg_scale', type=float, default=1.0)
+    parser.add_argument('--tv_reg_step', type=float, default=0.0)
+    parser.add_argument('--tv_reg_step_iter', type=int, default=50)
+    parser.add_argument('--tv_grad_operator', default='naive', choices=['naive', 'sobel', 'sobel_squish'])
+    # Output options
+    parser.add_argument('--output_file', default='out.png')
+    parser.add_argument('--output_iter', default=50, type=int)
+    parser.add_argument('--show_width', default=5, type=int)
+    parser.add_argument('--show_height', default=5, type=int)
+    parser.add_argument('--rescale_image', action='store_true')
+    parser.add_argument('--iter_behavior', default='save+print')
+    # Beyond the original
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed numpy.random (the noise of the start image) first')
+    parser.add_argument('--save_raw', action='store_true',
+                        help='also write <output_file minus extension>.npz with the float '
+                             'image and the saved uint8 array')
+    return parser
+
+
+def regularizer_terms(args, img_region, init_region):
+    """(loss, gradient) of each regulariser on one region: the p-norm pulls
+    towards the initial image (or zero), the auxiliary one towards zero."""
+    anchored = img_region if init_region is None else img_region - init_region
+    return {'p': p_norm(anchored, p=args.alpha, scale=args.p_scale),
+            'p_aux': p_norm(img_region, p=args.alpha_aux, scale=args.p_scale_aux),
+            'tv': scaled_tv_norm(img_region, args.tv_reg_scale, args.beta, args.tv_grad_operator)}
+
+
+def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, mean_img):
+    """num_steps of interleaved region updates on img, in place."""
+    H, W = net.blobs['data'].data.shape[2:]
+    regions_even, regions_odd = get_regions(img.shape[2:], (H, W))
+    pixel_learning_rates = 1.0 / count_regions_per_pixel(img.shape[2:], regions_even + regions_odd)
+    # The schedules (TV weight up, learning rate down) restart at each size.
+    weights = {'p': args.p_reg, 'p_aux': args.p_reg_aux, 'tv': args.tv_reg}
+    learning_rate = args.learning_rate
+    caches = {}
+    pixels = PixelHistory(img.shape) if 'plot_pix' in args.iter_behavior else None
+    for t in range(args.num_steps):
+        if pixels:
+            pixels.record(img)
+        for regions in (regions_even, regions_odd):
+            if not regions:
+                continue
+            cnn_grad = cnn_grads(net, img, regions, args.target_layer, objective)
+            for region, grad in zip(regions, cnn_grad):
+                y0, y1, x0, x1 = region
+                img_region = img[:, :, y0:y1, x0:x1]
+                init_region = None if init_img is None else init_img[0, :, y0:y1, x0:x1]
+                terms = regularizer_terms(args, img_region, init_region)
+                dimg = grad
+                for name in REGULARIZERS:
+                    dimg = dimg + weights[name] * terms[name][1]
+                step, caches[region] = rmsprop(dimg, cache=caches.get(region), decay_rate=args.decay_rate)
+                step *= learning_rate
+                if args.use_pixel_learning_rates:
+                    step *= pixel_learning_rates[y0:y1, x0:x1]
+                img[:, :, y0:y1, x0:x1] += step
+
+        if (t + 1) % args.tv_reg_step_iter == 0:
+            weights['tv'] += args.tv_reg_step
+        if (t + 1) % args.learning_rate_decay_iter == 0:
+            learning_rate *= args.learning_rate_decay_fraction
+
+        if (t + 1) % args.output_iter == 0:
+            if pixels:
+                pixels.plot()
+            if args.iter_behavior:  # the original prints for any behaviour
+                print('Finished iteration %d / %d for size %d / %d'
+                      % (t + 1, args.num_steps, size_idx + 1, num_sizes))
+                print_progress(args, net, img, img_region, cnn_grad, step, terms, weights)
+            img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
+            if 'show' in args.iter_behavior:
+                show_image(img_uint, args.show_width, args.show_height)
+            if 'save' in args.iter_behavior:
+                name, ext = os.path.splitext(args.output_file)
+                imsave('%s_%d_%d%s' % (name, size_idx + 1, t + 1, ext), img_uint)
+
+
+def setup_net(args):
+    """The net, in the mode asked for, and the objective on its target layer."""
+    import caffe
+    gpu = None if args.gpu is None else args.gpu >= 0
+    nets.set_mode(gpu)
+    if gpu:
+        caffe.set_device(args.gpu)
+    paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
+    models.require(paths + ([args.initial_image] if args.initial_image else []))
+    # A patched copy of the definition: force_backward, and the batch size on its input.
+    net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+    if args.target_layer not in net.blobs or args.target_layer not in list(net._layer_names):
+        raise UserError("the net has no layer and blob named '%s'; see its prototxt (for GoogLeNet, "
+                        "googlenet_layers.txt)" % args.target_layer)
+    if args.image_type == 'amplify_layer':
+        return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
+    channels = net.blobs[args.target_layer].data.shape[1]
+    if not -channels <= args.target_neuron < channels:
+        raise UserError('--target_neuron %d is out of range: %s has %d neurons (channels)'
+                        % (args.target_neuron, args.target_layer, channels))
+    return net, amplify_neuron(args.target_neuron)
+
+
+def check_outputs(args):
+    """Refuse now what would otherwise fail after the optimisation."""
+    folder = os.path.dirname(os.path.abspath(args.output_file))
+    if not os.path.isdir(folder):
+        raise UserError('the folder of --output_file does not exist: %s; create it first' % folder)
+    if 'show' in args.iter_behavior or 'plot_pix' in args.iter_behavior:
+        pyplot()
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.seed is not None:
+        np.random.seed(args.seed)
+    check_outputs(args)
+    net, objective = setup_net(args)
+    mean_img = np.load(os.path.expandvars(args.mean_image))
+    _, C, H, W = net.blobs['data'].data.shape
+
+    base_size = (H, W) if args.initial_image is None else imread(args.initial_image).shape[:2]
+    print('base_size is %r' % (base_size,))
+    sizes = get_size_sequence(base_size, args.initial_size, args.final_size,
+                              args.num_sizes, args.resize_type)
+    if sizes[0][0] < H or sizes[0][1] < W:
+        raise UserError('Initial size %r is too small; must be at least %r' % (sizes[0], (H, W)))
+
+    if args.initial_image is None:
+        img = noise_image(C, sizes[0], mean_img, args.initialization_scale, args.initialization_blur)
+        init_img = None
+    else:
+        init_img = load_initial_image(args.initial_image, sizes[0], mean_img)
+        img = init_img.copy()
+
+    for size_idx, size in enumerate(sizes):
+        if size_idx > 0:
+            img = resize_img(img, size, mean_img)
+            if init_img is not None:
+                init_img = load_initial_image(args.initial_image, size, mean_img)
+        optimize_at_size(net, objective, img, init_img, args, size_idx, len(sizes), mean_img)
+
+    img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
+    imsave(args.output_file, img_uint)
+    if args.save_raw:
+        save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
+
+
+if __name__ == '__main__':
+    run(main)

@@ -1,0 +1,138 @@
+"""What the eight cnnpref examples share: the nets, the target channels and
+units, and the result files, as the original example scripts set them up.
+
+Environment variables (all optional) point the examples elsewhere:
+    NET                 alexnet (default) or vgg19: the CNN, from the nets registry
+    NET_DEFINITION, NET_WEIGHTS   any other CNN (its layers must include LAYER)
+    LAYER               the target layer (default conv1 / conv1_1 for the lower
+                        layer examples, fc8 for the higher)
+    GENERATOR_DEFINITION, GENERATOR_WEIGHTS   the deep generator net (default:
+                        settings, the fc6 inverting generator of Dosovitskiy & Brox)
+    BOUND_FILE          upper bounds of the generator's code (default act_range/3x/fc6.txt)
+    MEAN_FILE_NPY       the mean image whose channel means are subtracted
+    N_ITERS             iterations (iter_n or maxiter) instead of the script's
+    NUM_OF_IMG          how many channels, evenly spaced (default 25)
+    RESULT_DIR          where each run's folder goes (default output/cnnpref/ in the repository)
+"""
+import os
+import pickle
+import sys
+from datetime import datetime
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)  # run as a script from anywhere: cnnpref and prefinput live at the top
+
+import numpy as np  # noqa: E402
+
+from cnnpref._common import save_jpg, save_mat  # noqa: E402
+from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
+from prefinput import models, nets  # noqa: E402
+from prefinput.cli import UserError, setting  # noqa: E402
+from prefinput.files import atomic_path  # noqa: E402
+
+# the registry's copies of the original's nets: force_backward on, ReLUs out of place
+CNNS = {
+    "alexnet": ("alexnet/bvlc_alexnet.prototxt", "alexnet/bvlc_alexnet.caffemodel", "conv1"),
+    "vgg19": ("vgg19/VGG_ILSVRC_19_layers.prototxt", "vgg19/VGG_ILSVRC_19_layers.caffemodel", "conv1_1"),
+}
+# the generator's code and image blobs in settings' generator (and the tiny one)
+INPUT_LAYER_GEN = "feat"
+OUTPUT_LAYER_GEN = "deconv0"
+
+
+def load_cnn(which):
+    """(net, layer): the CNN as a caffe.Classifier taking one image, with the
+    ImageNet mean colour and RGB -> BGR; `layer` is its lower ('lower') or
+    higher ('higher') target layer, unless LAYER says otherwise."""
+    name = os.environ.get("NET", "alexnet")
+    if name not in CNNS:
+        raise UserError(f"NET={name} is not one of {', '.join(CNNS)}; or set NET_DEFINITION and NET_WEIGHTS")
+    definition, weights, lower = CNNS[name]
+    definition = os.environ.get("NET_DEFINITION") or os.path.join(setting("nets_dir"), definition)
+    weights = os.environ.get("NET_WEIGHTS") or os.path.join(setting("nets_dir"), weights)
+    mean_file = setting("mean_file_npy")
+    models.require([mean_file])
+    img_mean = np.load(mean_file)
+    img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
+    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True)
+    h, w = net.blobs['data'].data.shape[-2:]
+    net.blobs['data'].reshape(1, 3, h, w)
+    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
+    if layer not in net.blobs:
+        raise UserError(f"the net {definition} has no layer {layer}; set LAYER to one of {', '.join(net.blobs)}")
+    return net, layer
+
+
+def load_generator():
+    return nets.load(setting("generator_definition"), setting("generator_weights"))
+
+
+def generator_upper_bound(net_gen):
+    """The upper bound of each unit of the generator's code, in its shape."""
+    bound_file = os.environ.get("BOUND_FILE") or os.path.join(setting("act_range_dir"), "3x", "fc6.txt")
+    models.require([bound_file])
+    feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
+    num_of_unit = int(np.prod(feat_size_gen))
+    upper_bound = np.loadtxt(bound_file, delimiter=' ', usecols=np.arange(0, num_of_unit), unpack=True)
+    return upper_bound.reshape(feat_size_gen)
+
+
+def channel_list(net, layer):
+    """NUM_OF_IMG (default 25) channels of `layer`, evenly spaced from 0."""
+    num_of_ch = net.blobs[layer].data.shape[1]
+    num_of_img = int(os.environ.get("NUM_OF_IMG", 25))
+    return range(0, num_of_ch, max(1, num_of_ch // num_of_img))  # at least 1: nets with fewer channels
+
+
+def channel_mask(net, layer, channel):
+    """Every unit of `channel` (for fc layers: the one unit)."""
+    feature_mask = np.zeros(net.blobs[layer].data.shape[1:])
+    feature_mask[channel] = 1
+    return feature_mask
+
+
+def centre_unit_mask(net, layer, channel):
+    """The unit of `channel` at the centre of the feature map."""
+    feat_size = net.blobs[layer].data.shape[1:]
+    feature_mask = np.zeros(feat_size)
+    feature_mask[channel, feat_size[1] // 2, feat_size[2] // 2] = 1
+    return feature_mask
+
+
+def unit_weights(net, layer, weight):
+    return np.full(net.blobs[layer].data.shape[1:], weight, dtype=np.float32)
+
+
+def iterations(default):
+    return int(os.environ.get("N_ITERS", default))
+
+
+def result_folder(script):
+    """A new folder <RESULT_DIR>/<script name>_<timestamp>."""
+    save_dir = os.environ.get("RESULT_DIR") or os.path.join(ROOT, "output", "cnnpref")
+    name = os.path.splitext(os.path.basename(script))[0] + '_' + datetime.now().strftime('%Y%m%dT%H%M%S')
+    save_path = os.path.join(save_dir, name)
+    try:
+        os.makedirs(save_path)
+    except FileExistsError:
+        raise UserError(f"{save_path} exists already; run again in a second") from None
+    return save_path
+
+
+def save_options(save_path, opts):
+    with atomic_path(os.path.join(save_path, 'options.pkl')) as partial, open(partial, 'wb') as f:
+        pickle.dump(opts, f)
+
+
+def save_result(save_path, layer, channel, preferred_img, img_mask=None):
+    """preferred_img_layer_<layer>_channel_<channel>.{mat,jpg}, and with
+    img_mask, the image masked to the units' receptive field as
+    preferred_img_masked_..."""
+    suffix = '_layer_' + str(layer) + '_channel_' + str(channel)
+    picture = normalise_img(clip_extreme_pixel(preferred_img, pct=0.04))
+    save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
+    save_jpg(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), picture)
+    if img_mask is not None:
+        save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
+                 preferred_img=preferred_img * img_mask)
+        save_jpg(os.path.join(save_path, 'preferred_img_masked' + suffix + '.jpg'), picture * img_mask)

@@ -1,0 +1,8 @@
+"""Preferred images of units in a higher layer (fc8) by
+L-BFGS-B on a deep generator network's code (cnnpref.prefer_img_dgn_lbfgs).
+Environment variables: see common.py; the loop and options: preferred_images.py."""
+from preferred_images import main
+from prefinput.cli import run
+
+if __name__ == '__main__':
+    run(main, 'dgn_lbfgs', 'higher', __file__)

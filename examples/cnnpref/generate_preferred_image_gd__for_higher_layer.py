@@ -1,0 +1,8 @@
+"""Preferred images of units in a higher layer (fc8) by
+gradient descent with momentum on the pixels (cnnpref.prefer_img_gd).
+Environment variables: see common.py; the loop and options: preferred_images.py."""
+from preferred_images import main
+from prefinput.cli import run
+
+if __name__ == '__main__':
+    run(main, 'gd', 'higher', __file__)

@@ -1,0 +1,98 @@
+"""The original cnnpref's eight example programs in one page: preferred images
+of 25 channels of a lower layer (one unit at the centre of each channel) or of
+a higher layer (fc8), by each of the four variants, with the options each
+original example set.  Run them as
+`generate_preferred_image_<variant>__for_<lower|higher>_layer.py`;
+environment variables: see common.py."""
+import numpy as np
+
+import common
+from cnnpref import prefer_img_dgn_gd, prefer_img_dgn_lbfgs, prefer_img_gd, prefer_img_lbfgs
+from cnnpref.utils import create_receptive_field_mask
+
+VARIANTS = {'gd': prefer_img_gd, 'lbfgs': prefer_img_lbfgs,
+            'dgn_gd': prefer_img_dgn_gd, 'dgn_lbfgs': prefer_img_dgn_lbfgs}
+
+# the weight of the target units in each original example
+FEATURE_WEIGHT = {'gd': {'lower': 1., 'higher': 1.}, 'lbfgs': {'lower': 1., 'higher': 10.},
+                  'dgn_gd': {'lower': 1., 'higher': 10.}, 'dgn_lbfgs': {'lower': 0.05, 'higher': 10.}}
+
+
+def gd_options(which, net, net_gen):
+    return {
+        'iter_n': common.iterations(200),  # the total number of iterations
+        'disp_every': 1,  # print progress every n iterations
+        'save_intermediate': False, 'save_intermediate_every': 10,
+        'lr_start': 1., 'lr_end': 1.,  # learning rate
+        'momentum_start': 0.001, 'momentum_end': 0.001,
+        'decay_start': 0.001, 'decay_end': 0.001,  # pixel decay at each iteration
+        'image_blur': True, 'sigma_start': 2.5, 'sigma_end': 0.5,  # gaussian smoothing
+        'image_jitter': True, 'jitter_size': {'lower': 4, 'higher': 32}[which],
+        'clip_small_norm': True, 'clip_small_norm_every': 1, 'n_pct_start': 5, 'n_pct_end': 5,
+        'clip_small_contribution': True, 'clip_small_contribution_every': 1, 'c_pct_start': 5, 'c_pct_end': 5,
+        'initial_image': None,  # None: random noise
+    }
+
+
+def lbfgs_options(which, net, net_gen):
+    h, w = net.blobs['data'].data.shape[-2:]
+    return {
+        'maxiter': common.iterations({'lower': 50, 'higher': 500}[which]),  # the maximum number of iterations
+        'disp': True,  # print progress
+        'save_intermediate': False, 'save_intermediate_every': {'lower': 10, 'higher': 50}[which],
+        'initial_image': np.zeros((h, w, 3), dtype='float32'),  # black; None: random noise
+    }
+
+
+def dgn_gd_options(which, net, net_gen):
+    lower = which == 'lower'
+    return {
+        'iter_n': common.iterations(200),  # the total number of iterations
+        'disp_every': 1,  # print progress every n iterations
+        'save_intermediate': False, 'save_intermediate_every': 10,
+        'lr_start': 0.1 if lower else 2., 'lr_end': 0.01 if lower else 1e-10,  # learning rate
+        'momentum_start': 0.1 if lower else 0.9, 'momentum_end': 0.1 if lower else 0.9,
+        'decay_start': 0.001 if lower else 0.01, 'decay_end': 0.001 if lower else 0.01,  # decay of the code
+        'input_layer_gen': common.INPUT_LAYER_GEN, 'output_layer_gen': common.OUTPUT_LAYER_GEN,
+        'feat_upper_bound': common.generator_upper_bound(net_gen), 'feat_lower_bound': 0.,
+        'initial_gen_feat': None,  # None: random noise
+    }
+
+
+def dgn_lbfgs_options(which, net, net_gen):
+    upper_bound = common.generator_upper_bound(net_gen)
+    return {
+        'maxiter': common.iterations({'lower': 200, 'higher': 500}[which]),  # the maximum number of iterations
+        'disp': True,  # print progress
+        'save_intermediate': True, 'save_intermediate_every': 10,
+        'input_layer_gen': common.INPUT_LAYER_GEN, 'output_layer_gen': common.OUTPUT_LAYER_GEN,
+        'gen_feat_bounds': [(0., upper) for upper in upper_bound.flatten()],  # (min, max) of each code unit
+        'initial_gen_feat': None,  # None: random noise
+    }
+
+
+OPTIONS = {'gd': gd_options, 'lbfgs': lbfgs_options, 'dgn_gd': dgn_gd_options, 'dgn_lbfgs': dgn_lbfgs_options}
+
+
+def main(variant, which, script):
+    """Preferred images of the `which` ('lower' or 'higher') layer's channels by
+    cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
+    net, layer = common.load_cnn(which)
+    with_generator = variant.startswith('dgn_')
+    net_gen = common.load_generator() if with_generator else None
+    save_path = common.result_folder(script)
+    opts = dict(OPTIONS[variant](which, net, net_gen), save_intermediate_path=save_path)
+    common.save_options(save_path, opts)
+    nets = (net_gen, net) if with_generator else (net,)
+    unit_mask = common.centre_unit_mask if which == 'lower' else common.channel_mask
+
+    for channel in common.channel_list(net, layer):
+        print('\nchannel=%d\n' % channel)
+        feature_mask = unit_mask(net, layer, channel)
+        feature_weight = common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which])
+        # the receptive field of the target units (all ones for fc layers)
+        img_mask = create_receptive_field_mask(net, layer, feature_mask) if with_generator else None
+        preferred_img = VARIANTS[variant].generate_image(*nets, layer, feature_mask,
+                                                         feature_weight=feature_weight, **opts)
+        common.save_result(save_path, layer, channel, preferred_img, img_mask)
+    print('Done!')

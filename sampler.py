@@ -1,0 +1,153 @@
+"""Plug & Play Generative Networks (Nguyen et al. 2017): the sampler.
+
+A code h is moved by Eq. 11 of the paper,
+
+    h += step / mean|d_h| * d_h,   d_h = eps1 * (E(G(h)) - h)          prior (a DAE on h)
+                                       + eps2 * d log p(y|G(h)) / dh   condition
+                                       + N(0, eps3^2)                  noise
+                                       + eps4 * d context / dh         inpainting only
+
+clipped to [0, 30] after each step.  G is the generator (h -> image), E the
+encoder (image -> h) and p(y|x) the condition net; subclasses say what the
+condition is (a class, a hidden unit, a caption)."""
+import sys
+
+import numpy as np
+from numpy.linalg import norm
+
+from prefinput import ppgn
+
+
+class Sampler:
+
+    def backward_from_x_to_h(self, generator, diff, start, end):
+        """Backpropagate an image gradient (at blob `end`) to the code (`start`)."""
+        dst = generator.blobs[end]
+        dst.diff[...] = diff
+        generator.backward(start=end)
+        g = generator.blobs[start].diff.copy()
+        dst.diff.fill(0.)  # reset the objective after each step
+        return g
+
+    def h_autoencoder_grad(self, h, generator, encoder, gen_in_layer, gen_out_layer, code_layer,
+                           topleft, inpainting):
+        """The prior term E(G(h)) - h: the gradient of log p(h) that an
+        autoencoder of h gives (Alain & Bengio 2014), here the "upside down"
+        autoencoder h -> x -> h made of G and E."""
+        generator.forward(**{gen_in_layer: h})
+        x = generator.blobs[gen_out_layer].data.copy()
+
+        # Crop the generator's image (256x256) to the encoder's input (227x227)
+        size = ppgn.image_size(encoder)
+        cropped_x = x[:, :, topleft[0]:topleft[0] + size[0], topleft[1]:topleft[1] + size[1]]
+        if inpainting is not None:
+            cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
+
+        encoder.forward(data=cropped_x, end=ppgn.last_writer(encoder, code_layer))  # no further: the rest is unused
+        code = encoder.blobs[code_layer].data
+        return code - h
+
+    def sampling(self, condition_net, image_encoder, image_generator,
+                 gen_in_layer, gen_out_layer, start_code,
+                 n_iters, lr, lr_end, threshold,
+                 layer, conditions,
+                 epsilon1=1, epsilon2=1, epsilon3=1e-10,
+                 inpainting=None,
+                 output_dir=None, reset_every=0, save_every=1, code_layer='fc6'):
+        """Run the chain: `n_iters` + 1 steps on each condition in turn.
+        Returns the last sample (1x3xHxW, BGR) and the kept samples, a list
+        of (image, file name, label)."""
+        image_size = ppgn.image_size(condition_net)
+        generator_output_size = image_generator.blobs[gen_out_layer].data.shape[2:]
+        topleft = ppgn.compute_topleft(image_size, generator_output_size)
+        topleft_DAE = ppgn.compute_topleft(ppgn.image_size(image_encoder), generator_output_size)
+
+        src = image_generator.blobs[gen_in_layer]
+        assert src.data.shape == start_code.shape, "the start code does not fit the generator's input"
+
+        last_xx = np.zeros(condition_net.blobs['data'].data.shape)  # the last sample
+        last_prob = -sys.maxsize
+        h = start_code.copy()
+        condition_idx = 0
+        list_samples = []
+        i = 0
+
+        while True:
+            step_size = lr + ((lr_end - lr) * i) / n_iters
+            condition = conditions[condition_idx]
+
+            # 1. The epsilon1 term: d log p(h) / dh
+            d_prior = self.h_autoencoder_grad(h=h, generator=image_generator, encoder=image_encoder,
+                                              gen_in_layer=gen_in_layer, gen_out_layer=gen_out_layer,
+                                              code_layer=code_layer, topleft=topleft_DAE, inpainting=inpainting)
+
+            # 2. The epsilon2 term: x = G(h), crop it to the condition net's input.  Step 1 has
+            # just computed G(h) (the original computed it again, the same numbers)
+            x = image_generator.blobs[gen_out_layer].data.copy()
+            cropped_x = x[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]]
+            cropped_x_copy = cropped_x.copy()
+            if inpainting is not None:
+                cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
+
+            # d log p(y|x) / dx through the condition net ...
+            d_condition_x, prob, info = self.forward_backward_from_x_to_condition(
+                net=condition_net, end=layer, image=cropped_x, condition=condition)
+
+            if inpainting is not None:
+                # ... only inside the hole; outside it, match the context image
+                d_condition_x[:] *= inpainting['mask']
+                d_context_x256 = np.zeros_like(x)
+                d_context_x256[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]] = \
+                    (inpainting['image'] - cropped_x_copy) * inpainting['mask_neg']
+                d_context_h = self.backward_from_x_to_h(generator=image_generator, diff=d_context_x256,
+                                                        start=gen_in_layer, end=gen_out_layer)
+
+            # ... and on through the generator to h: d log p(y|h) / dh
+            d_condition_x256 = np.zeros_like(x)
+            d_condition_x256[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]] = \
+                d_condition_x.copy()
+            d_condition = self.backward_from_x_to_h(generator=image_generator, diff=d_condition_x256,
+                                                    start=gen_in_layer, end=gen_out_layer)
+
+            self.print_progress(i, info, condition, prob, d_condition)
+
+            # 3. The epsilon3 term: Gaussian noise
+            noise = np.zeros_like(h)
+            if epsilon3 > 0:
+                noise = np.random.normal(0, epsilon3, h.shape)
+
+            # Eq. 11, plus the epsilon4 context term when inpainting
+            d_h = epsilon1 * d_prior + epsilon2 * d_condition + noise
+            if inpainting is not None:
+                d_h += inpainting['epsilon4'] * d_context_h
+
+            h += step_size / np.abs(d_h).mean() * d_h
+            h = np.clip(h, a_min=0, a_max=30)  # keep the code within a realistic range
+
+            # For diversity in long chains: a fresh random code (and a random epsilon1) every N steps
+            if reset_every > 0 and i % reset_every == 0 and i > 0:
+                h = np.random.normal(0, 1, h.shape)
+                epsilon1 = np.random.uniform(low=1e-6, high=1e-2)
+
+            last_xx = cropped_x.copy()
+            last_prob = prob
+
+            # Keep every N-th sample that passes the threshold
+            if save_every > 0 and i % save_every == 0 and prob > threshold:
+                list_samples.append((last_xx.copy(), ppgn.sample_name(output_dir, i), self.get_label(condition)))
+
+            if norm(d_h) == 0:
+                print(" d_h is 0")
+                break
+
+            # Next condition every n_iters steps
+            if i > 0 and i % n_iters == 0:
+                condition_idx += 1
+                if condition_idx == len(conditions):
+                    break
+
+            i += 1
+
+        print("-------------------------")
+        print("Last sample: prob [%s] " % last_prob)
+        return last_xx, list_samples

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""PPGN sampling conditioned on a caption: the LRCN captioner (a CaffeNet
+feature extractor and an LSTM) scores how well a sentence describes the image.
+
+    ./sampling_caption.py --sentence a_red_car_on_a_road --act_layer fc8 \\
+        --net_definition nets/caffenet/caffenet.prototxt \\
+        --net_weights nets/lrcn/lrcn_caffenet_iter_110000.caffemodel \\
+        --captioner_definition nets/lrcn/lrcn_word_to_preds.deploy.prototxt
+"""
+import os
+
+os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe
+
+import numpy as np
+from numpy.linalg import norm
+
+from prefinput import models, ppgn
+from prefinput.cli import UserError, add_setting_flags, run
+from sampler import Sampler
+
+# The LRCN captioner's blobs: it reads the image's features, and gives the
+# log-probability of each word of the vocabulary
+FEATURES = "image_features"
+LSTM_OUTPUT = "log_prob"
+
+
+class CaptionConditionalSampler(Sampler):
+
+    def __init__(self, lstm):
+        self.lstm = lstm
+        # Backward stops at the layer that reads the features: nothing below it
+        # leads to them (and Caffe's Embed layer refuses the backward to its
+        # word input that force_backward would ask for)
+        self.feature_reader = next(layer for layer, bottoms in lstm.bottom_names.items() if FEATURES in bottoms)
+
+    def forward_backward_from_x_to_condition(self, net, end, image, condition):
+        """The gradient of sum_t log p(word_t | words before, features(image))
+        with respect to the image: the LSTM reads the sentence one word at a
+        time, each word's gradient reaches the features, their sum goes back
+        through the feature extractor."""
+        src = net.blobs['data']
+        dst = net.blobs[end]
+        sentence = condition['sentence']
+
+        # The features do not change from word to word (the original recomputed them for each)
+        net.forward(data=image, end=end)
+        descriptor = net.blobs[end].data
+
+        grad_sum = np.zeros_like(self.lstm.blobs[FEATURES].data)
+        probs = []
+        for idx, word in enumerate(sentence):
+            previous_word = sentence[idx - 1] if idx > 0 else 0  # 0 starts a sentence
+            cont_input = np.array([0 if previous_word == 0 else 1])
+            word_input = np.array([previous_word])
+
+            image_features = np.zeros_like(self.lstm.blobs[FEATURES].data)
+            image_features[:] = descriptor
+            self.lstm.forward(image_features=image_features, cont_sentence=cont_input,
+                              input_sentence=word_input, end=LSTM_OUTPUT)
+
+            # The whole batch holds copies of one stream; the original reads stream idx
+            probs.append(self.lstm.blobs["probs"].data[0, idx, word])
+            self.lstm.blobs[LSTM_OUTPUT].diff[:, :, word] = 1
+            diffs = self.lstm.backward(start=LSTM_OUTPUT, end=self.feature_reader, diffs=[FEATURES])
+            grad_sum += diffs[FEATURES]
+            self.lstm.blobs[LSTM_OUTPUT].diff.fill(0.)  # reset the objective after each word
+
+        obj_prob = np.mean(probs)  # the mean probability of the words
+
+        dst.diff[...] = grad_sum[0]
+        net.backward(start=end)
+        g = src.diff.copy()
+        dst.diff.fill(0.)  # reset the objective after each step
+        return g, obj_prob, {}
+
+    def get_label(self, condition):
+        return condition['readable']
+
+    def print_progress(self, i, info, condition, prob, grad):
+        print("step: %04d\t %s [%.2f]\t norm: [%.2f]" % (i, condition['readable'], prob, norm(grad)))
+
+
+def words_to_numbers(vocab_file, words):
+    """Vocabulary indices + 1 of the words, then 0 to end the sentence."""
+    with open(vocab_file, 'r') as f:
+        index = {w: n for n, w in reversed(list(enumerate(f.read().splitlines())))}
+    unknown = [w for w in words if w not in index]
+    if unknown:
+        raise UserError(f"word {unknown[0]!r} is not in the vocabulary {vocab_file}; "
+                        f"use words from it, joined by _")
+    return [index[w] + 1 for w in words] + [0]
+
+
+def parse_args(argv=None):
+    parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
+    parser.add_argument('--sentence', metavar='w', type=str, default="", nargs='?',
+                        help='Sentence to condition on, words joined by _')
+    parser.add_argument('--captioner_definition', metavar='b', type=str,
+                        default=ppgn.nets_path('lrcn', 'lrcn_word_to_preds.deploy.prototxt'),
+                        help='Definition of the LSTM that reads the features (weights: --net_weights)')
+    add_setting_flags(parser, ['vocab_file'])
+    args = ppgn.finish_args(parser.parse_args(argv))
+    if not args.sentence:
+        raise UserError("--sentence is required: words joined by _, e.g. a_red_car_on_a_road")
+    return args
+
+
+def load_nets(args):
+    """The feature extractor and the LSTM (one weights file holds both), the
+    encoder and the generator."""
+    net = ppgn.load_net(args.net_definition, args.net_weights, args.offline)
+    lstm = ppgn.load_net(args.captioner_definition, args.net_weights, args.offline)
+    encoder, generator = ppgn.load_image_nets(args)
+    return net, lstm, encoder, generator
+
+
+def caption_condition(args, net, lstm):
+    """The sentence as the LSTM reads it, checked against both nets."""
+    sentence = words_to_numbers(args.vocab_file, args.sentence.split("_"))
+    batch = lstm.blobs[FEATURES].data.shape[0]
+    if len(sentence) > batch:
+        raise UserError(f"the sentence has {len(sentence) - 1} words; the captioner reads at most {batch - 1}")
+    if args.act_layer not in net.blobs:
+        raise UserError(f"--act_layer {args.act_layer}: no such layer in the feature extractor")
+    if net.blobs[args.act_layer].data[0].size != lstm.blobs[FEATURES].data[0].size:
+        raise UserError(f"--act_layer {args.act_layer} does not give the {lstm.blobs[FEATURES].data[0].size} "
+                        f"features the captioner reads")
+    return {"sentence": sentence, "readable": args.sentence.replace("_", " ")}
+
+
+def sample(args, nets):
+    """One chain with the nets already loaded; returns the final image's path."""
+    net, lstm, encoder, generator = nets
+    models.require([args.vocab_file] + ppgn.start_files(args), offline=args.offline)
+    conditions = [caption_condition(args, net, lstm)]
+
+    np.random.seed(args.seed)
+    if args.init_file != "None":
+        start_code, _ = ppgn.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat)
+        print("Loaded start code: ", start_code.shape)
+    else:
+        start_code = ppgn.random_code(generator, args.gen_in_layer)
+
+    sampler = CaptionConditionalSampler(lstm)
+    output_image, list_samples = sampler.sampling(
+        condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
+        conditions=conditions, **ppgn.sampling_settings(args))
+
+    filename = "%s/%s_%04d_%s_h_%s_%s_%s__%s.jpg" % (
+        args.output_dir, args.act_layer, args.n_iters, args.lr,
+        args.epsilon1, args.epsilon2, args.epsilon3, args.seed)
+    ppgn.save_results(args, filename, output_image, output_image, list_samples)
+    return filename
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ppgn.print_summary(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
+                              'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
+                              'opt_layer', 'act_layer', 'init_file', 'output_dir',
+                              'net_weights', 'net_definition', 'captioner_definition'])
+    sample(args, load_nets(args))
+
+
+if __name__ == '__main__':
+    run(main)

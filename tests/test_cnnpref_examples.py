@@ -1,0 +1,96 @@
+"""The eight cnnpref example programs, end to end on the tiny nets (two
+channels, two iterations each), and their set-up: pre-ReLU features, the
+channels chosen, one-line errors."""
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io as sio
+from PIL import Image
+
+from conftest import REPO, shared_path
+
+pytest.importorskip("caffe", reason="pycaffe is not importable: build Caffe first (make setup)")
+
+EXAMPLES = REPO / "examples" / "cnnpref"
+SCRIPTS = sorted(EXAMPLES.glob("generate_preferred_image_*.py"))
+
+
+@pytest.fixture
+def tiny_env(tiny, tmp_path):
+    """Environment pointing the examples at the tiny nets, 2 channels x 2 iterations."""
+    return {
+        "NET_DEFINITION": tiny["classifier"][0], "NET_WEIGHTS": tiny["classifier"][1],
+        "GENERATOR_DEFINITION": tiny["generator"][0], "GENERATOR_WEIGHTS": tiny["generator"][1],
+        "BOUND_FILE": tiny["fc6_bound"],
+        "MEAN_FILE_NPY": str(shared_path("reference", "cnnpref", "data", "ilsvrc_2012_mean.npy")),
+        "N_ITERS": "2", "NUM_OF_IMG": "2", "RESULT_DIR": str(tmp_path / "result"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the patched tiny prototxts go here
+        "PREFINPUT_OFFLINE": "1", "GLOG_minloglevel": "2",
+    }
+
+
+def run_example(script, env):
+    return subprocess.run([sys.executable, str(script)], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
+def test_example_runs_end_to_end_on_the_tiny_nets(script, tiny_env):
+    done = run_example(script, tiny_env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.rstrip().endswith("Done!")
+    (folder,) = Path(tiny_env["RESULT_DIR"]).iterdir()
+    assert folder.name.startswith(script.stem + "_")
+    layer, channels = ("fc8", (0, 5)) if "higher" in script.stem else ("conv1", (0, 4))
+    kinds = ["preferred_img", "preferred_img_masked"] if "_dgn_" in script.stem else ["preferred_img"]
+    for kind in kinds:
+        for channel in channels:
+            stem = folder / f"{kind}_layer_{layer}_channel_{channel}"
+            assert sio.loadmat(f"{stem}.mat")["preferred_img"].shape == (27, 27, 3)
+            assert Image.open(f"{stem}.jpg").size == (27, 27)
+    with open(folder / "options.pkl", "rb") as f:
+        options = pickle.load(f)
+    assert options.get("iter_n", options.get("maxiter")) == 2
+
+
+@pytest.fixture
+def common(monkeypatch, tiny_env):
+    for name, value in tiny_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import common
+    return common
+
+
+def test_examples_read_pre_relu_features(common):
+    net, layer = common.load_cnn("lower")
+    assert layer == "conv1" and net.blobs["data"].data.shape == (1, 3, 27, 27)
+    net.blobs["data"].data[...] = np.random.RandomState(0).uniform(-100, 100, (1, 3, 27, 27))
+    net.forward()
+    assert net.blobs["conv1"].data.min() < 0  # the ReLU writes its own blob now
+
+
+def test_examples_spread_the_channels_evenly(common, monkeypatch):
+    net, layer = common.load_cnn("higher")
+    assert list(common.channel_list(net, layer)) == [0, 5]
+    monkeypatch.setenv("NUM_OF_IMG", "25")  # more than fc8's 10 units: every one
+    assert list(common.channel_list(net, layer)) == list(range(10))
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("NET", "resnet", "NET=resnet is not one of alexnet, vgg19"),
+    ("LAYER", "conv9", "has no layer conv9"),
+    ("BOUND_FILE", "/nonexistent/fc6.txt", "/nonexistent/fc6.txt not found"),
+])
+def test_example_mistakes_are_one_line_errors(tiny_env, setting, value, message):
+    env = dict(tiny_env, **{setting: value})
+    if setting == "NET":
+        del env["NET_DEFINITION"], env["NET_WEIGHTS"]
+    done = run_example(EXAMPLES / "generate_preferred_image_dgn_gd__for_higher_layer.py", env)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1

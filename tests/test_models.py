@@ -1,0 +1,180 @@
+"""The registry: complete, consistent, and able to fetch and verify every
+reference file of ../shared/reference/MANIFEST.tsv from a loopback mirror."""
+import csv
+import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import settings
+from prefinput import download, models
+from prefinput.cli import UserError
+from test_download import Loopback
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED = pathlib.Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")
+REFERENCE = SHARED / "reference"
+
+ALL_FILES = [(m, f) for m in models.MODELS for f in m.files]
+
+
+def manifest():
+    if not (REFERENCE / "MANIFEST.tsv").is_file():
+        pytest.skip(f"no reference files at {REFERENCE} (../shared is only on the project's machines)")
+    with open(REFERENCE / "MANIFEST.tsv") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    header = [rows[0][0].lstrip("# "), *rows[0][1:]]
+    return [dict(zip(header, row)) for row in rows[1:] if row]
+
+
+def upstream_url(row):
+    return f"{models.RAW}/{row['upstream_repo']}/{row['commit']}/{row['path_upstream']}"
+
+
+def registry_file(url):
+    return next(f for _m, f in ALL_FILES if url in f.urls)
+
+
+@pytest.fixture(scope="module")
+def reference_mirror():
+    manifest()
+    server = Loopback(REFERENCE)
+    yield server
+    server.close()
+
+
+def test_every_manifest_entry_is_in_the_registry_with_its_checksum_and_size():
+    known = {url: f for _m, f in ALL_FILES for url in f.urls}
+    for row in manifest():
+        f = known.get(upstream_url(row))
+        assert f is not None, f"registry lacks {row['path_here']} ({upstream_url(row)})"
+        assert (f.checksum, f.size) == ("sha256:" + row["sha256"], int(row["bytes"])), row["path_here"]
+
+
+def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mirror, tmp_path, monkeypatch):
+    """Each reference file through each of its upstream addresses, redirected
+    to a loopback server of ../shared/reference."""
+    monkeypatch.setenv("PREFINPUT_MIRROR", reference_mirror.url)
+    rows = manifest()
+    for i, row in enumerate(rows):
+        f = registry_file(upstream_url(row))
+        only_this_url = dataclasses.replace(f, urls=(upstream_url(row),))
+        root = str(tmp_path / str(i))
+        fetched = models.fetch(models.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
+        assert fetched == [os.path.join(root, f.dest)]
+        assert download.digest(fetched[0]) == row["sha256"]
+    assert len(reference_mirror.requests) == len(rows)
+
+
+def test_a_folder_works_as_a_mirror(tmp_path, monkeypatch):
+    manifest()
+    monkeypatch.setenv("PREFINPUT_MIRROR", str(REFERENCE))
+    act_range = models.model("act_range")
+    models.fetch(act_range, root=str(tmp_path), progress=False)
+    assert {models.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
+
+
+def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(reference_mirror, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("PREFINPUT_MIRROR", reference_mirror.url)
+    root = str(tmp_path)
+    data = [m for m in models.MODELS if all(f.checksum and f.urls and f.urls[0].startswith(models.RAW)
+                                            and not f.dest.endswith((".prototxt", ".protxt")) for f in m.files)]
+    assert {m.name for m in data} == {"act_range", "misc", "mean", "images", "examples"}
+    for m in data:
+        models.fetch(m, root=root, progress=False)
+    asked = len(reference_mirror.requests)
+    for m in data:
+        assert models.fetch(m, root=root, progress=False) == []
+    assert len(reference_mirror.requests) == asked
+    states = [line.split()[0] for line in models.listing(root, data) if line.startswith("  ")]
+    assert states == ["ok"] * sum(len(m.files) for m in data)
+
+
+def test_settings_paths_are_all_provided_by_the_registry():
+    root = os.path.abspath(settings.nets_dir)
+    paths = {name: value for name, value in vars(settings).items()
+             if isinstance(value, str) and value.startswith(root + os.sep) and not name.endswith("_dir")}
+    assert paths, "settings.py names no file under nets_dir"
+    missing = [name for name, path in paths.items() if models.provider(path, root) is None]
+    assert missing == []
+
+
+def test_registry_entries_are_well_formed():
+    dests = [f.dest for _m, f in ALL_FILES]
+    assert len(dests) == len(set(dests)), "two registry files share a destination"
+    assert len({m.name.lower() for m in models.MODELS}) == len(models.MODELS)
+    for m, f in ALL_FILES:
+        assert m.licence and m.about, m.name
+        assert bool(f.urls) != bool(f.archive), f.dest
+        assert bool(f.member) == bool(f.archive), f.dest
+        assert not os.path.isabs(f.dest) and ".." not in f.dest.split("/"), f.dest
+        algorithm, _, hexdigest = (f.checksum or "sha256:" + "0" * 64).partition(":")
+        assert len(hexdigest) == {"sha256": 64, "sha1": 40}[algorithm], f.dest
+
+
+def test_every_prototxt_comes_from_a_pinned_commit_with_a_checksum():
+    prototxts = [f for _m, f in ALL_FILES if f.dest.endswith(".prototxt")]
+    assert len(prototxts) >= 14
+    pinned = tuple(f"{models.RAW}/{repo}/{commit}/" for repo, commit in models.REPOS.values())
+    for f in prototxts:
+        assert f.checksum and f.urls and all(url.startswith(pinned) for url in f.urls), f.dest
+
+
+def test_the_originals_download_scripts_hosts_are_all_there():
+    urls = {url for _m, f in ALL_FILES for url in f.urls} | {
+        url for _m, f in ALL_FILES if f.archive for url in f.archive.urls}
+    for url in ["http://dl.caffe.berkeleyvision.org/bvlc_reference_caffenet.caffemodel",
+                "http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel",
+                "http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel",
+                "http://places.csail.mit.edu/model/placesCNN.tar.gz",
+                "https://lmb.informatik.uni-freiburg.de/resources/binaries/arxiv2016_alexnet_inversion_with_gans/"
+                "release_deepsim_v0.zip",
+                "http://s.anhnguyen.me/release_deepsim_v0.zip",
+                "http://s.anhnguyen.me/181007__generator.caffemodel",
+                "http://www.cs.uwyo.edu/~anguyen8/share/lrcn_caffenet_iter_110000.caffemodel",
+                "http://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe/VGG_ILSVRC_19_layers.caffemodel"]:
+        assert url in urls
+
+
+def test_mirror_paths_follow_the_reference_layout(monkeypatch):
+    url = models.github("ppgn", "misc/vocabulary.txt")
+    assert models.mirror_path(url) == "ppgn/misc/vocabulary.txt"
+    assert models.mirror_path("http://dl.caffe.berkeleyvision.org/x.caffemodel") == "dl.caffe.berkeleyvision.org/x.caffemodel"
+    monkeypatch.setenv("PREFINPUT_MIRROR", "http://127.0.0.1:9/m/")
+    assert models.mirrored([url, url]) == ("http://127.0.0.1:9/m/ppgn/misc/vocabulary.txt",)
+
+
+def test_model_names_are_case_insensitive_and_unknown_ones_listed():
+    assert models.model("PLACESCNN").name == "placesCNN"
+    with pytest.raises(UserError, match="no model called 'resnet'; known: caffenet, "):
+        models.model("resnet")
+
+
+def nets_download(*args, env=None):
+    return subprocess.run([str(REPO / "nets" / "download.sh"), *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": sys.executable, **(env or {})}, timeout=60)
+
+
+def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference_mirror, tmp_path):
+    env = {"NETS_DIR": str(tmp_path), "PREFINPUT_MIRROR": reference_mirror.url}
+    done = nets_download("misc", "mean", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["misc: fetched 5 file(s)", "mean: fetched 2 file(s)"]
+    with open(tmp_path / "data" / "misc" / "vocabulary.txt", "a") as f:
+        f.write("tampered\n")
+    listed = nets_download("--list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    states = {line.split()[-1]: line.split()[0] for line in listed.stdout.splitlines() if line.startswith("  ")}
+    assert states["data/misc/synset_words.txt"] == "ok"
+    assert states["data/misc/vocabulary.txt"] == "corrupt"
+    assert states["caffenet/bvlc_reference_caffenet.caffemodel"] == "missing"
+
+
+def test_download_sh_errors_are_one_line_with_status_2(tmp_path):
+    done = nets_download("resnet", env={"NETS_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no model called 'resnet'" in done.stderr

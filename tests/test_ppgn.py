@@ -1,0 +1,258 @@
+"""PPGN class-conditional sampling (sampler.py, sampling_class.py) on the
+tiny nets: the goldens of the original program, bit for bit, and each path of
+the update rule."""
+import json
+import os
+import re
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+
+from conftest import REPO, SHARED, load_golden, shared_path
+
+caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
+import sampling_class  # noqa: E402  (needs caffe)
+from prefinput import image, ppgn  # noqa: E402
+from prefinput.cli import UserError  # noqa: E402
+
+GOLDENS = sorted(p.name for p in (SHARED / "fixtures" / "golden").glob("ppgn_*.npz"))
+
+
+@pytest.fixture(scope="module")
+def data_files():
+    misc = shared_path("reference", "ppgn", "misc")
+    return {"synset_file": str(misc / "synset_words.txt"), "mean_file_mat": str(misc / "ilsvrc_2012_mean.mat"),
+            "volcano": str(shared_path("reference", "ppgn", "images", "volcano.jpg"))}
+
+
+@pytest.fixture(scope="module")
+def net_flags(data_files):
+    """The flags that point sampling_class.py at the tiny nets."""
+    tiny = shared_path("fixtures", "tiny")
+    classifier = [str(tiny / "classifier.prototxt"), str(tiny / "classifier.caffemodel")]
+    generator = [str(tiny / "generator.prototxt"), str(tiny / "generator.caffemodel")]
+    return ["--net_definition", classifier[0], "--net_weights", classifier[1],
+            "--encoder_definition", classifier[0], "--encoder_weights", classifier[1],
+            "--generator_definition", generator[0], "--generator_weights", generator[1],
+            "--synset_file", data_files["synset_file"], "--mean_file_mat", data_files["mean_file_mat"]]
+
+
+@pytest.fixture(scope="module")
+def nets(net_flags):
+    """The condition net, encoder and generator, loaded once for the module."""
+    return sampling_class.load_nets(sampling_class.parse_args(net_flags + ["--units", "0"]))
+
+
+def flags_of(golden_args):
+    """The golden's parameters as command-line flags."""
+    return [item for key, value in golden_args.items() for item in (f"--{key}", str(value))]
+
+
+def chain(nets, net_flags, tmp_path, *flags):
+    """Run sample() in-process; return its args, the final image's path and the raw arrays."""
+    args = sampling_class.parse_args(net_flags + ["--output_dir", str(tmp_path), "--save_raw", *flags])
+    filename = sampling_class.sample(args, nets)
+    with np.load(os.path.splitext(filename)[0] + ".npz") as raw:
+        return args, filename, {key: raw[key] for key in raw.files}
+
+
+def draws_after(seed, *draws):
+    """np.random's next number after seeding and making `draws`, e.g. ('normal', 64)."""
+    rng = np.random.RandomState(seed)
+    for kind, size in draws:
+        getattr(rng, kind)(size=size)
+    return rng.random_sample()
+
+
+@pytest.mark.parametrize("name", GOLDENS)
+def test_golden_through_the_cli(name, net_flags, tmp_path, pinned_environment):
+    golden = load_golden(name)
+    command = [sys.executable, str(REPO / "sampling_class.py"), *flags_of(golden["args"]), *net_flags,
+               "--output_dir", str(tmp_path), "--save_raw"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    [raw_path] = tmp_path.glob("*.npz")
+    with np.load(raw_path) as raw:
+        assert raw["image"].dtype == np.float32 and raw["image"].shape == golden["image"].shape
+        assert np.array_equal(raw["image"], golden["image"])
+        assert np.array_equal(raw["samples"], golden["samples"])
+        assert list(raw["sample_names"]) == list(golden["sample_names"])
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == list(golden["sample_names"])
+
+
+def test_unit_is_an_abbreviation_of_units():
+    assert sampling_class.parse_args(["--unit", "945"]).units == "945"
+    assert sampling_class.parse_args(["--units", "946_629"]).units == "946_629"
+
+
+def test_default_lr_end_is_lr():
+    args = sampling_class.parse_args(["--units", "1", "--lr", "3"])
+    assert args.lr_end == 3.0
+
+
+def test_output_names_are_the_originals(nets, net_flags, tmp_path):
+    args, filename, raw = chain(nets, net_flags, tmp_path, "--units", "3", "--n_iters", "2",
+                                "--lr", "1", "--epsilon1", "1e-05", "--save_every", "1")
+    assert os.path.basename(filename) == "fc8_0003_0002_1.0_h_1e-05_1.0_1.0_0.0__0.jpg"
+    assert os.path.isfile(filename)
+    assert sorted(os.listdir(tmp_path / "samples")) == ["00000.jpg", "00001.jpg", "00002.jpg"]
+    assert json.loads(str(raw["args"]))["units"] == "3"
+
+
+def test_reset_draws_a_new_code_and_epsilon1(nets, net_flags, tmp_path):
+    _, _, plain = chain(nets, net_flags, tmp_path / "plain", "--units", "1", "--n_iters", "4",
+                        "--epsilon3", "0")
+    _, _, reset = chain(nets, net_flags, tmp_path / "reset", "--units", "1", "--n_iters", "4",
+                        "--epsilon3", "0", "--reset_every", "2")
+    # the start code, then after steps 2 and 4: a new code and a new epsilon1
+    expected = draws_after(0, ("normal", 64), ("normal", 64), ("uniform", 1), ("normal", 64), ("uniform", 1))
+    assert np.random.random_sample() == expected
+    assert np.array_equal(plain["samples"][:3], reset["samples"][:3])
+    assert not np.array_equal(plain["samples"][3], reset["samples"][3])
+
+
+def test_noise_is_one_draw_per_step(nets, net_flags, tmp_path):
+    _, _, quiet = chain(nets, net_flags, tmp_path / "quiet", "--units", "2", "--n_iters", "3",
+                        "--epsilon3", "0")
+    assert np.random.random_sample() == draws_after(0, ("normal", 64))
+    _, _, noisy = chain(nets, net_flags, tmp_path / "noisy", "--units", "2", "--n_iters", "3",
+                        "--epsilon3", "0.5")
+    assert np.random.random_sample() == draws_after(0, ("normal", 64), *[("normal", 64)] * 4)
+    assert np.array_equal(quiet["samples"][0], noisy["samples"][0])  # the first sample is G(start code)
+    assert not np.array_equal(quiet["samples"][1], noisy["samples"][1])
+
+
+def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
+    args, _, raw = chain(nets, net_flags, tmp_path, "--units", "1_2", "--n_iters", "3",
+                         "--threshold", "-1", "--write_labels")
+    assert list(raw["sample_names"]) == ["%05d.jpg" % i for i in range(7)]
+    names = sampling_class.read_class_names(args.synset_file)
+    seen = []
+
+    class Recorder(sampling_class.ClassConditionalSampler):
+        def print_progress(self, i, info, condition, prob, grad):
+            seen.append(condition["unit"])
+
+    sampler = Recorder(args.synset_file)
+    np.random.seed(0)
+    net, encoder, generator = nets
+    _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
+                                  3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
+                                  output_dir=str(tmp_path))
+    labelled = [label for _, _, label in samples]
+    assert seen == [1, 1, 1, 1, 2, 2, 2]
+    assert labelled == [names[1]] * 4 + [names[2]] * 3
+    # --write_labels puts the label under each sample: taller than the image
+    assert image.imread(tmp_path / "samples" / "00000.jpg").shape[0] > 27
+
+
+def test_conv_unit_condition_is_softmax_over_channels(nets, data_files, tmp_path):
+    net, _, _ = nets
+    sampler = sampling_class.ClassConditionalSampler(data_files["synset_file"])
+    image = np.random.RandomState(1).normal(0, 30, (1, 3, 27, 27)).astype(np.float32)
+    grad, prob, info = sampler.forward_backward_from_x_to_condition(net, "conv5", image, {"unit": 3, "xy": 2})
+    acts = net.forward(data=image, end="conv5")["conv5"][0, :, 2, 2].astype(np.float64)
+    softmax = np.exp(acts - acts.max()) / np.exp(acts - acts.max()).sum()
+    assert prob == pytest.approx(softmax[3], rel=1e-5)
+    assert info["best_unit"] == acts.argmax()
+    assert grad.shape == image.shape and np.abs(grad).sum() > 0
+    assert not net.blobs["conv5"].diff.any()  # the objective is reset after the step
+
+
+def test_conv_unit_chain(nets, net_flags, tmp_path):
+    _, filename, raw = chain(nets, net_flags, tmp_path, "--units", "3", "--act_layer", "conv5",
+                             "--xy", "2", "--n_iters", "3")
+    assert os.path.basename(filename).startswith("conv5_0003_0003_")
+    assert len(raw["samples"]) == 4 and np.isfinite(raw["image"]).all()
+
+
+def test_threshold_keeps_samples_above_it(nets, net_flags, tmp_path, monkeypatch):
+    probs = []
+    monkeypatch.setattr(sampling_class.ClassConditionalSampler, "print_progress",
+                        lambda self, i, info, condition, prob, grad: probs.append(float(prob)))
+    chain(nets, net_flags, tmp_path / "all", "--units", "4", "--n_iters", "9")
+    threshold = float(np.median(probs))
+    _, _, raw = chain(nets, net_flags, tmp_path / "some", "--units", "4", "--n_iters", "9",
+                      "--threshold", repr(threshold))
+    kept = ["%05d.jpg" % i for i, p in enumerate(probs[:10]) if p > threshold]
+    assert 0 < len(kept) < 10
+    assert list(raw["sample_names"]) == kept
+
+
+def test_zero_gradient_stops_the_chain(nets, net_flags, tmp_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 0 / mean|0|, as in the original
+        _, _, raw = chain(nets, net_flags, tmp_path, "--units", "1", "--n_iters", "5",
+                          "--epsilon1", "0", "--epsilon2", "0", "--epsilon3", "0")
+    assert " d_h is 0" in capsys.readouterr().out
+    assert list(raw["sample_names"]) == ["00000.jpg"]
+
+
+def test_mask_hole_scales_with_the_image():
+    for size, hole in ((227, 100), (27, 11)):
+        np.random.seed(3)
+        mask, neg = ppgn.get_mask((3, size, size))
+        rng = np.random.RandomState(3)
+        left, top = rng.randint(0, size - hole), rng.randint(0, size - hole)
+        expected = np.zeros((3, size, size))
+        expected[:, top:top + hole, left:left + hole] = 1
+        assert np.array_equal(mask, expected) and np.array_equal(neg, 1 - expected)
+
+
+def test_inpainting_keeps_the_context_and_stitches(nets, net_flags, data_files, tmp_path):
+    args, filename, raw = chain(nets, net_flags, tmp_path, "--units", "5", "--n_iters", "3",
+                                "--init_file", data_files["volcano"], "--epsilon3", "0", "--epsilon4", "1e-9",
+                                "--seed", "2", "--lr_end", "1e-32")
+    _, encoder, _ = nets
+    np.random.seed(2)
+    mask, neg = ppgn.get_mask((3, 27, 27))
+    _, context = ppgn.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"], mask=neg)
+    last = raw["image"][0]
+    assert np.array_equal(last * neg, context[0])  # outside the hole: the real image
+    assert (last * mask).any()                     # inside it: the generator's
+    assert image.imread(filename).shape == (27, 2 * 27 + 1, 3)
+
+
+def test_init_file_is_read_as_the_encoder_sees_it(nets, data_files):
+    _, encoder, _ = nets
+    data = ppgn.read_image_for(encoder, data_files["volcano"], data_files["mean_file_mat"])
+    mean = scipy.io.loadmat(data_files["mean_file_mat"])["image_mean"][114:141, 114:141]
+    rgb = image.imresize(image.imread(data_files["volcano"]), (27, 27))
+    assert data.dtype == np.float32 and data.shape == (1, 3, 27, 27)
+    assert np.array_equal(data[0, 0] + mean[:, :, 0], rgb[:, :, 2].astype(np.float32))  # blue first
+
+
+def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, tmp_path):
+    _, encoder, generator = nets
+    code, _ = ppgn.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"])
+    generator.forward(feat=code)
+    expected = generator.blobs["deconv0"].data[:, :, 2:29, 2:29].copy()
+    _, _, raw = chain(nets, net_flags, tmp_path, "--units", "6", "--n_iters", "2",
+                      "--init_file", data_files["volcano"])
+    assert np.array_equal(raw["samples"][0], expected)
+    assert np.random.random_sample() == draws_after(0, *[("normal", 64)] * 3)  # noise only: no random start
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--units", "10"], "unit 10 is out of range: fc8 has 10 units"),
+    (["--units", "1", "--act_layer", "conv5", "--xy", "6"], "--xy 6 is outside conv5's 6x6 grid"),
+    (["--units", "1", "--act_layer", "pool5"], "--act_layer pool5: the sampler knows fc layers"),
+    (["--units", "1", "--epsilon4", "1"], "needs an image"),
+    (["--units", "one"], "expected numbers"),
+    (["--units", "1", "--init_file", "/nonexistent.jpg"], "/nonexistent.jpg not found"),
+])
+def test_user_mistakes_are_user_errors(flags, message, nets, net_flags, tmp_path):
+    with pytest.raises(UserError, match=re.escape(message)):
+        sampling_class.sample(sampling_class.parse_args(net_flags + flags + ["--output_dir", str(tmp_path)]), nets)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_user_error_is_one_line_and_status_2(net_flags, tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "sampling_class.py"), *net_flags, "--units", "10",
+                             "--output_dir", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == "sampling_class.py: error: unit 10 is out of range: fc8 has 10 units\n"

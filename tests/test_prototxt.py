@@ -1,0 +1,292 @@
+"""Prototxt patching on the parsed protobuf, and nets.load, on nets made here."""
+import os
+import pathlib
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
+from caffe import layers as L  # noqa: E402
+from caffe.proto import caffe_pb2  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+
+from prefinput import nets, prototxt  # noqa: E402
+from prefinput.cli import UserError  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+GAUSSIAN = dict(type="gaussian", std=0.5)
+ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open, so gradients flow
+
+
+@pytest.fixture(autouse=True)
+def cpu_seeded_caffe_and_private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caffe.set_mode_cpu()
+    caffe.set_random_seed(0)  # the fillers' weights
+
+
+def write(path, net):
+    path.write_text(net if isinstance(net, str) else str(net))
+    return str(path)
+
+
+def classifier_layers():
+    """conv1 -> in-place ReLU -> fc -> in-place ReLU -> in-place Dropout -> out."""
+    n = caffe.NetSpec()
+    n.data = L.Input(shape=dict(dim=[1, 3, 8, 8]))
+    n.conv1 = L.Convolution(n.data, num_output=4, kernel_size=3, weight_filler=GAUSSIAN, bias_filler=ONE)
+    n.relu1 = L.ReLU(n.conv1, in_place=True)
+    n.fc = L.InnerProduct(n.relu1, num_output=6, weight_filler=GAUSSIAN, bias_filler=ONE)
+    n.relu2 = L.ReLU(n.fc, in_place=True)
+    n.drop2 = L.Dropout(n.relu2, in_place=True)
+    n.out = L.InnerProduct(n.drop2, num_output=3, weight_filler=GAUSSIAN)
+    return n.to_proto()
+
+
+def with_input_dim(net_param, dims=(1, 3, 8, 8)):
+    """The same net with its input in the oldest form: input + input_dim."""
+    net = caffe_pb2.NetParameter()
+    net.input.append("data")
+    net.input_dim.extend(dims)
+    net.layer.extend(layer for layer in net_param.layer if layer.type != "Input")
+    return net
+
+
+def generator():
+    """feat (input_shape form) -> fc -> leaky ReLU -> Reshape (dim: 1) -> Deconvolution (engine: CUDNN)."""
+    n = caffe.NetSpec()
+    n.fc = L.InnerProduct(bottom="feat", num_output=16 * 2 * 2, weight_filler=GAUSSIAN)
+    n.relu = L.ReLU(n.fc, in_place=True, negative_slope=0.3)
+    n.reshape = L.Reshape(n.relu, shape=dict(dim=[1, 16, 2, 2]))
+    n.deconv0 = L.Deconvolution(n.reshape, convolution_param=dict(
+        num_output=3, kernel_size=4, stride=2, pad=1, weight_filler=GAUSSIAN, engine=caffe_pb2.ConvolutionParameter.CUDNN))
+    net = n.to_proto()
+    net.input.append("feat")
+    net.input_shape.add().dim.extend([1, 8])
+    return net
+
+
+def parsed(path):
+    net = caffe_pb2.NetParameter()
+    text_format.Merge(open(path).read(), net)
+    return net
+
+
+def gradient_at_input(net, top, bottom="data"):
+    net.blobs[bottom].data[...] = np.random.RandomState(0).randn(*net.blobs[bottom].data.shape)
+    net.forward()
+    net.blobs[top].diff[...] = 1
+    net.backward(start=top)
+    return net.blobs[bottom].diff.copy()
+
+
+# --- the patches, one by one ----------------------------------------------
+
+def test_force_backward_lets_the_gradient_reach_the_input(tmp_path):
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    assert not parsed(src).force_backward
+    unpatched = caffe.Net(src, caffe.TEST)
+    patched = caffe.Net(prototxt.patch(src), caffe.TEST)
+    for name in unpatched.params:
+        for a, b in zip(unpatched.params[name], patched.params[name]):
+            b.data[...] = a.data
+    assert not gradient_at_input(unpatched, "out").any()
+    assert np.abs(gradient_at_input(patched, "out")).sum() > 0
+
+
+def test_cudnn_engine_is_dropped_where_caffe_has_no_cudnn(tmp_path):
+    src = write(tmp_path / "g.prototxt", generator())
+    if not prototxt.caffe_has_cudnn():  # what the originals' generators do to such a Caffe
+        done = subprocess.run([sys.executable, "-c", f"import caffe; caffe.Net({src!r}, caffe.TEST)"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and "unknown engine" in done.stderr
+    dropped = parsed(prototxt.patch(src, drop_cudnn=True))
+    assert not dropped.layer[-1].convolution_param.HasField("engine")
+    kept = parsed(prototxt.patch(src, drop_cudnn=False))
+    assert kept.layer[-1].convolution_param.engine == caffe_pb2.ConvolutionParameter.CUDNN
+    auto = parsed(prototxt.patch(src))
+    assert auto.layer[-1].convolution_param.HasField("engine") == prototxt.caffe_has_cudnn()
+
+
+def test_flexible_batch_runs_a_batch_through_the_generator(tmp_path):
+    src = write(tmp_path / "g.prototxt", generator())
+    net = caffe.Net(prototxt.patch(src), caffe.TEST)
+    assert list(parsed(prototxt.patch(src)).layer[2].reshape_param.shape.dim) == [-1, 16, 2, 2]
+    codes = np.random.RandomState(1).randn(3, 8).astype(np.float32)
+    singles = []
+    for code in codes:
+        singles.append(net.forward(feat=code[None])["deconv0"][0].copy())
+    net.blobs["feat"].reshape(3, 8)
+    net.reshape()
+    batch = net.forward(feat=codes)["deconv0"]
+    assert batch.shape == (3, 3, 4, 4)
+    assert np.array_equal(batch, np.stack(singles))
+
+
+def test_fixed_batch_keeps_the_reshape_dim(tmp_path):
+    src = write(tmp_path / "g.prototxt", generator())
+    assert list(parsed(prototxt.patch(src, flexible_batch=False)).layer[2].reshape_param.shape.dim) == [1, 16, 2, 2]
+
+
+def test_relu_out_of_place_keeps_pre_relu_features_and_the_outputs(tmp_path):
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    net_in_place = caffe.Net(prototxt.patch(src), caffe.TEST)
+    net = caffe.Net(prototxt.patch(src, relu_out_of_place=True), caffe.TEST)
+    for name in net.params:
+        for a, b in zip(net_in_place.params[name], net.params[name]):
+            b.data[...] = a.data
+    x = np.random.RandomState(2).randn(1, 3, 8, 8)
+    out = net.forward(data=x)["out"].copy()
+    assert np.array_equal(out, net_in_place.forward(data=x)["out"])
+    assert (net.blobs["conv1"].data < 0).any() and (net.blobs["relu1"].data >= 0).all()
+    assert np.array_equal(net.blobs["relu1"].data, np.maximum(net.blobs["conv1"].data, 0))
+    layers = {layer.name: layer for layer in parsed(prototxt.patch(src, relu_out_of_place=True)).layer}
+    assert list(layers["fc"].bottom) == ["relu1"]
+    assert (list(layers["drop2"].bottom), list(layers["drop2"].top)) == (["relu2"], ["relu2"])
+    assert list(layers["out"].bottom) == ["relu2"]
+
+
+@pytest.mark.parametrize("form", ["input_dim", "input_shape", "Input layer"])
+def test_batch_size_is_set_whatever_form_the_input_takes(tmp_path, form):
+    net = classifier_layers()
+    if form == "input_dim":
+        net = with_input_dim(net)
+    elif form == "input_shape":
+        net = with_input_dim(net)
+        del net.input_dim[:]
+        net.input_shape.add().dim.extend([1, 3, 8, 8])
+    src = write(tmp_path / "c.prototxt", net)
+    loaded = caffe.Net(prototxt.patch(src, batch_size=5), caffe.TEST)
+    assert loaded.blobs["data"].data.shape == (5, 3, 8, 8)
+    assert loaded.blobs["out"].data.shape == (5, 3)
+
+
+V1 = """name: "v1"
+input: "data"
+input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8
+layers { name: "conv1" type: CONVOLUTION bottom: "data" top: "conv1"
+         convolution_param { num_output: 2 kernel_size: 3 weight_filler { type: "gaussian" std: 0.5 } } }
+layers { name: "relu1" type: RELU bottom: "conv1" top: "conv1" }
+"""
+V0 = """name: "v0"
+input: "data"
+input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8
+layers { layer { name: "conv1" type: "conv" num_output: 2 kernelsize: 3
+                 weight_filler { type: "gaussian" std: 0.5 } } bottom: "data" top: "conv1" }
+layers { layer { name: "relu1" type: "relu" } bottom: "conv1" top: "conv1" }
+"""
+
+
+@pytest.mark.parametrize("text", [V0, V1], ids=["V0", "V1"])
+def test_old_formats_are_upgraded_then_patched(tmp_path, text):
+    src = write(tmp_path / "old.prototxt", text)
+    path = prototxt.patch(src, relu_out_of_place=True, batch_size=2)
+    assert "upgraded from the V0/V1 format" in open(path).read()
+    net = caffe.Net(path, caffe.TEST)
+    assert list(net.blobs) == ["data", "conv1", "relu1"]
+    assert net.blobs["data"].data.shape == (2, 3, 8, 8)
+    assert np.abs(gradient_at_input(net, "relu1")).sum() > 0
+
+
+# --- the patched copy -----------------------------------------------------
+
+def test_upstream_file_is_untouched_and_the_copy_says_what_was_patched(tmp_path):
+    src = write(tmp_path / "g.prototxt", generator())
+    before = open(src).read()
+    path = prototxt.patch(src, drop_cudnn=True)
+    assert os.path.dirname(path) == str(tmp_path)
+    assert open(src).read() == before
+    header = [line for line in open(path) if line.startswith("#")]
+    assert header[0].startswith(f"# Patched copy of {src}")
+    assert "# - force_backward: true\n" in header
+    assert "# - engine: CUDNN dropped from deconv0\n" in header
+    assert "# - Reshape reshape: batch dim 1 -> -1\n" in header
+
+
+def test_default_options_write_name_patched_prototxt_beside_the_source(tmp_path):
+    src = write(tmp_path / "deploy.prototxt", classifier_layers())
+    assert prototxt.patch(src) == str(tmp_path / "deploy.patched.prototxt")
+    other = prototxt.patch(src, relu_out_of_place=True)
+    assert os.path.dirname(other) == str(tmp_path) and other.startswith(str(tmp_path / "deploy.patched-"))
+    assert os.path.exists(prototxt.patch(src)) and other != prototxt.patch(src)
+
+
+def test_the_copy_is_rewritten_only_when_stale(tmp_path):
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    path = prototxt.patch(src)
+    os.utime(path, (1, 1))
+    assert prototxt.patch(src) == path and os.stat(path).st_mtime == 1
+    write(tmp_path / "c.prototxt", with_input_dim(classifier_layers()))
+    assert prototxt.patch(src) == path and os.stat(path).st_mtime != 1
+    assert parsed(path).input_dim == [1, 3, 8, 8]
+
+
+def test_a_read_only_folder_gets_its_copy_in_the_cache(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    src = write(folder / "c.prototxt", classifier_layers())
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        path = prototxt.patch(src)
+        assert path.startswith(str(tmp_path / "cache")) and path.endswith("/c.patched.prototxt")
+        assert os.listdir(folder) == ["c.prototxt"]
+        caffe.Net(path, caffe.TEST)
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_not_a_net_definition_is_one_line(tmp_path):
+    src = write(tmp_path / "bad.prototxt", "layer { nonsense: 1 }")
+    with pytest.raises(UserError, match="bad.prototxt is not a Caffe net definition"):
+        prototxt.patch(src)
+
+
+def test_patch_prototxt_sh_patches_a_users_prototxt(tmp_path):
+    src = write(tmp_path / "mine.prototxt", classifier_layers())
+    done = subprocess.run([str(REPO / "nets" / "patch_prototxt.sh"), src, "--relu-out-of-place", "--batch-size", "4",
+                           "-o", str(tmp_path / "out.prototxt")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHON": sys.executable})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "out.prototxt")
+    net = parsed(str(tmp_path / "out.prototxt"))
+    assert net.force_backward and net.layer[0].input_param.shape[0].dim[0] == 4
+    assert [layer.top[0] for layer in net.layer if layer.type == "ReLU"] == ["relu1", "relu2"]
+
+
+# --- nets.load ------------------------------------------------------------
+
+def test_load_gives_a_test_phase_net_from_the_patched_copy(tmp_path):
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    net = nets.load(src, relu_out_of_place=True)
+    assert "relu1" in net.blobs
+    assert np.abs(gradient_at_input(net, "out")).sum() > 0
+    weights = str(tmp_path / "c.caffemodel")
+    net.save(weights)
+    again = nets.load(src, weights, relu_out_of_place=True)
+    assert np.array_equal(again.params["fc"][0].data, net.params["fc"][0].data)
+
+
+def test_load_reads_weights_of_the_shared_tiny_nets_without_writing_there():
+    tiny = pathlib.Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared") / "fixtures" / "tiny"
+    if not tiny.is_dir():
+        pytest.skip(f"no tiny fixtures at {tiny} (../shared is only on the project's machines)")
+    before = sorted(os.listdir(tiny))
+    net = nets.load(str(tiny / "generator.prototxt"), str(tiny / "generator.caffemodel"))
+    assert net.blobs["deconv0"].data.shape[1:] == (3, 32, 32)
+    assert sorted(os.listdir(tiny)) == before
+
+
+def test_load_of_a_missing_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        nets.load(str(tmp_path / "none.prototxt"))
+
+
+def test_gpu_mode_on_a_cpu_only_caffe_is_a_user_error():
+    if prototxt.caffe_links("libcudart"):
+        pytest.skip("this Caffe is a CUDA build")
+    with pytest.raises(UserError, match="CPU-only"):
+        nets.set_mode(True)
+    nets.set_mode("0")
