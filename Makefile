@@ -1,6 +1,6 @@
-# make setup   as root on Debian bookworm: system packages, Caffe (cached), .venv
-# make test    the test suite, in the pinned environment the goldens need
-# make caffe-tests   Caffe's own gtest suite against our build (also run by make test)
+# make setup   as root on Debian bookworm: ./setup.sh (system packages, Caffe (cached), .venv)
+# make test    the test suite, Caffe's own tests included, in the pinned
+#              environment the goldens need
 
 PYTHON := .venv/bin/python
 # The goldens are bit-exact only with these (see ../shared/fixtures/golden/README.md).
@@ -8,9 +8,7 @@ PINNED := OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1
 
 .PHONY: setup test caffe cuda venv
 setup:
-	bash docker/install_deps.sh
-	bash docker/build_caffe.sh
-	bash docker/make_venv.sh
+	./setup.sh
 
 caffe:
 	bash docker/build_caffe.sh

@@ -13,6 +13,7 @@
 #   CAFFE_SOURCE_DIR  a folder already holding the source archives: skips the download
 #   CAFFE_JOBS        parallel compile jobs (default: number of cores)
 #   CUDA_ARCH_BIN     compute capabilities for --cuda (default: Kepler to Hopper)
+#   CAFFE_GITHUB_REPO a mirror of BVLC/caffe for --source github
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,9 +30,10 @@ DEBIAN_POOL=https://deb.debian.org/debian/pool/main/c/caffe
 # The same commit on GitHub, for machines that reach it (verified by its git
 # tree id, since GitHub's tarballs are not byte-stable); Debian's patches are
 # still taken from Debian's pool.
-GITHUB_REPO=https://github.com/BVLC/caffe.git
+# Its tree is file for file the Debian tarball's.
+GITHUB_REPO=${CAFFE_GITHUB_REPO:-https://github.com/BVLC/caffe.git}
 GITHUB_COMMIT=99bd99795dcdf0b1d3086a8d67ab1782a8a08383
-GITHUB_TREE=${GITHUB_TREE:-}
+GITHUB_TREE=660066a34ecbb387946ab4feede1b916ef0bcfa5
 RECIPE=1   # bump when this script changes what it builds
 
 cuda=0; source_kind=debian; prefix=$repo/build/caffe; build_tests=1; print_key=0
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
     --prefix) prefix=$2; shift ;;
     --no-tests) build_tests=0 ;;
     --print-key) print_key=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build_caffe.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -123,13 +125,16 @@ if [ $source_kind = debian ]; then
   verify "$dl/$DEBIAN_ORIG" "$DEBIAN_ORIG_SHA256"
   tar -xzf "$dl/$DEBIAN_ORIG" -C "$build_root/src"
 else
-  [ -n "$GITHUB_TREE" ] || die "set GITHUB_TREE to the expected git tree id of $GITHUB_COMMIT to use --source github"
-  git clone -q "$GITHUB_REPO" "$dl/caffe.git"
-  tree=$(git -C "$dl/caffe.git" rev-parse "$GITHUB_COMMIT^{tree}")
+  git clone -q --bare "$GITHUB_REPO" "$dl/caffe.git"
+  tree=$(git -C "$dl/caffe.git" rev-parse --verify -q "$GITHUB_COMMIT^{tree}") \
+    || die "commit $GITHUB_COMMIT is not in $GITHUB_REPO; refusing to build"
   [ "$tree" = "$GITHUB_TREE" ] || die "tree mismatch for $GITHUB_COMMIT: expected $GITHUB_TREE, got $tree; refusing to build"
   git -C "$dl/caffe.git" archive "$GITHUB_COMMIT" | tar -x -C "$build_root/src"
-  [ -n "${CAFFE_SOURCE_DIR:-}" ] && cp "$CAFFE_SOURCE_DIR/$DEBIAN_PATCHES" "$dl/" \
-    || curl -fsSL -o "$dl/$DEBIAN_PATCHES" "$DEBIAN_POOL/$DEBIAN_PATCHES"
+  if [ -n "${CAFFE_SOURCE_DIR:-}" ]; then
+    cp "$CAFFE_SOURCE_DIR/$DEBIAN_PATCHES" "$dl/"
+  else
+    curl -fsSL -o "$dl/$DEBIAN_PATCHES" "$DEBIAN_POOL/$DEBIAN_PATCHES"
+  fi
 fi
 unpack_debian_patches
 

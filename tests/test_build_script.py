@@ -34,6 +34,19 @@ def test_tampered_source_is_refused_and_not_built(tmp_path, monkeypatch):
     assert not list(cache.glob("*/DONE")) and not prefix.exists()
 
 
+def test_github_source_without_the_pinned_commit_is_refused(tmp_path):
+    mirror = tmp_path / "caffe"
+    subprocess.run(["git", "init", "-q", str(mirror)], check=True)
+    subprocess.run(["git", "-C", str(mirror), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "not caffe"], check=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CAFFE_GITHUB_REPO": str(mirror),
+           "CAFFE_CACHE_DIR": str(tmp_path / "cache")}
+    result = build("--source", "github", "--prefix", str(tmp_path / "prefix"), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(f"is not in {mirror}; refusing to build")
+    assert not list((tmp_path / "cache").glob("*/src/*")) and not (tmp_path / "prefix").exists()
+
+
 def test_unknown_option_is_one_line_error():
     result = build("--bogus")
     assert result.returncode == 2
