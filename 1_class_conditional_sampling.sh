@@ -62,6 +62,6 @@ for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end outp
 done
 
 # For each unit and seed 0: sample, then a montage of the first 40 samples, 10 a row
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class \
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 1 \
     --units "${units}" --seeds "${seeds}" \
     --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" --chain_size 40 -- "${flags[@]}"

@@ -67,6 +67,6 @@ done
 flags+=(--write_labels)
 
 # For each seed: sample with labels, then a montage of all samples and a GIF
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class \
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 2 \
     --units "${units}" --seeds "${seeds}" \
     --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" --gif -- "${flags[@]}"

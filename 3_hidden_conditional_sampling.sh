@@ -64,7 +64,7 @@ done
 
 # For each unit and seed: sample, crop the samples to the conv5 unit's
 # receptive field (163x163+32+32 at 227x227), montage 30 of them at random
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class \
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example "${PPGN_EXAMPLE:-3}" \
     --units "${units}" --seeds "${seeds}" \
     --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" \
     --crop_rf --shuffle --chain_size 30 -- "${flags[@]}"

@@ -12,4 +12,4 @@ nets=${NETS_DIR:-$here/nets}
 export NET_WEIGHTS=${NET_WEIGHTS:-$nets/placesCNN/places205CNN_iter_300000.caffemodel}
 export NET_DEFINITION=${NET_DEFINITION:-$nets/placesCNN/places205CNN_deploy_updated.prototxt}
 
-EPSILON1=${EPSILON1:-1e-7} exec "$here/3_hidden_conditional_sampling.sh" "$@"
+PPGN_EXAMPLE=4 EPSILON1=${EPSILON1:-1e-7} exec "$here/3_hidden_conditional_sampling.sh" "$@"

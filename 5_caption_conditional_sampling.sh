@@ -61,6 +61,6 @@ for name in act_layer sentence opt_layer xy n_iters save_every reset_every lr lr
 done
 
 # For each seed: sample; then the final images, 3 a row, with the sentence below
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples caption \
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples caption --example 5 \
     --seeds "${seeds}" \
     --sheet "${output_dir}/${sentence}.jpg" --sheet_columns 3 --sheet_label "${sentence//_/ }" -- "${flags[@]}"

@@ -64,6 +64,6 @@ for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end outp
 done
 
 # For each unit and seed: fill a hole; then all results, 5 a row
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class \
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 7 \
     --units "${units}" --seeds "${seeds}" \
     --sheet "${output_dir}/inpainting.jpg" --sheet_columns 5 -- "${flags[@]}"

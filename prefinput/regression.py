@@ -1,12 +1,22 @@
-"""Our example collages beside the published ones.
+"""Our example pictures beside the published ones.
 
-For each collage an example script made (say output/example1.jpg) this reads
-the manifest written beside it (output/example1.json: the panel files, the
-net, the layer, units and position), finds each panel in the published image
-of the same name, and writes <collage>_vs_published.jpg: every panel of ours
-beside the published one, under them the SSIM of the two (scikit-image) and
-the target unit's activation on each.  The check fails when a panel's SSIM is
-below the threshold.
+Every example script, DGN-AM and PPGN alike, writes a manifest beside the
+picture it makes (output/example1.json beside output/example1.jpg; beside a
+PPGN chain, chain_13_hx_1e-5_noise_1e-17__0.json): the panel files and their
+tiling, the published picture the example remakes and how that one is laid
+out, the units, and the net to score them on.  This reads the manifest,
+fetches the published picture through the registry, pairs our panels with
+the published ones and writes <picture>_vs_published.jpg: every pair side by
+side, under it their SSIM (scikit-image) and the target unit's activation on
+each.  The check fails when a pair's SSIM is below the threshold.
+
+How the published picture's panels are paired with ours (its "layout"):
+  grid CxR  our panel i with the published cell i, searched for within half
+            a cell (absorbs other label heights and trimming)
+  any CxR   the published panels are an unordered set (a random pick): each
+            of ours with the most similar published cell
+  whole     the correspondence is unknown: our whole picture with the
+            published one resized to its size
 """
 import argparse
 import json
@@ -20,37 +30,78 @@ from skimage.feature import match_template
 from skimage.metrics import structural_similarity
 
 from . import collage, models, nets
-from .actmax import MEAN
+from .actmax import MEAN, parse_tile
 from .cli import UserError, setting
-from .image import imread
+from .files import atomic_path
+from .image import imread, imresize
 
 Score = namedtuple("Score", "file unit ssim ours published")
 
 
-def published_dir():
-    """Where the registry puts the published images of the DGN-AM examples."""
-    return os.path.join(setting("nets_dir"), "data", "examples", "synthesizing")
+# --- manifests ------------------------------------------------------------
+
+def save_manifest(picture_path, manifest):
+    """Write `manifest` (panel files as paths) to <picture minus extension>.json
+    beside the picture, the panel files relative to it."""
+    folder = os.path.dirname(os.path.abspath(picture_path))
+    panels = [dict(panel, file=os.path.relpath(os.path.abspath(panel["file"]), folder))
+              for panel in manifest["panels"]]
+    path = os.path.splitext(os.path.abspath(picture_path))[0] + ".json"
+    with atomic_path(path) as temporary, open(temporary, "w") as f:
+        json.dump({"collage": os.path.basename(picture_path), **manifest, "panels": panels}, f, indent=1)
+    return path
 
 
-def load_manifest(collage_path):
-    """The manifest beside a collage, its panel files made absolute."""
-    path = os.path.splitext(collage_path)[0] + ".json"
+def load_manifest(picture_path):
+    """The manifest beside a picture, its panel files made absolute."""
+    path = os.path.splitext(picture_path)[0] + ".json"
     try:
         with open(path) as f:
             manifest = json.load(f)
     except OSError:
-        raise UserError(f"{path} not found: run the example script that makes {collage_path} first") from None
+        raise UserError(f"{path} not found: run the example script that makes {picture_path} first") from None
     folder = os.path.dirname(os.path.abspath(path))
     for panel in manifest["panels"]:
         panel["file"] = os.path.join(folder, panel["file"])
     return manifest
 
 
+def published_of(manifest):
+    """The published picture the manifest's example remakes, None where the
+    original published none.  A manifest that names nothing (DGN-AM's) means
+    the synthesizing picture of its own name, laid out as ours."""
+    if "published" in manifest:
+        return manifest["published"]
+    columns = manifest["tile"][0]
+    return {"image": "synthesizing/" + manifest["collage"], "layout": "grid",
+            "tile": [columns, math.ceil(len(manifest["panels"]) / columns)]}
+
+
+def parse_layout(text):
+    """'whole', 'grid:10x4' or 'any:20x20' -> {"layout": ..., "tile": [C, R]}"""
+    name, _, tile = text.partition(":")
+    if name == "whole" and not tile:
+        return {"layout": "whole"}
+    try:
+        if name in ("grid", "any"):
+            return {"layout": name, "tile": list(parse_tile(tile))}
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected whole, grid:CxR or any:CxR (e.g. grid:10x4), not {text!r}")
+
+
+# --- our panels and theirs --------------------------------------------------
+
 def our_panel(path, size):
     """The image in one of our (labelled) panel files: `size` at its top centre."""
     image = imread(path)[..., :3]
     left = (image.shape[1] - size[1]) // 2
     return image[:size[0], left:left + size[1]]
+
+
+def no_room(sheet, grid, size):
+    return UserError(f"the published image ({sheet.shape[1]}x{sheet.shape[0]}) has no room for "
+                     f"{grid[0]}x{grid[1]} panels of {size[1]}x{size[0]}")
 
 
 def find_panel(sheet, panel, index, grid):
@@ -65,12 +116,47 @@ def find_panel(sheet, panel, index, grid):
     region = sheet[top:int((row + 1.5) * cell_h), left:int((column + 1.5) * cell_w)]
     h, w = panel.shape[:2]
     if region.shape[0] < h or region.shape[1] < w:
-        raise UserError(f"the published image ({sheet.shape[1]}x{sheet.shape[0]}) has no room for "
-                        f"{columns}x{rows} panels of {w}x{h}")
+        raise no_room(sheet, grid, panel.shape)
     match = match_template(region.mean(axis=2), panel.mean(axis=2))
     y, x = np.unravel_index(np.argmax(match), match.shape)
     return sheet[top + y:top + y + h, left + x:left + x + w]
 
+
+def cells(sheet, grid, size):
+    """The panels of a montage of evenly sized cells: the centre `size` of each."""
+    columns, rows = grid
+    cell_h, cell_w = sheet.shape[0] / rows, sheet.shape[1] / columns
+    if cell_h < size[0] or cell_w < size[1]:
+        raise no_room(sheet, grid, size)
+    top, left = int((cell_h - size[0]) / 2), int((cell_w - size[1]) / 2)
+    return [sheet[int(row * cell_h) + top:int(row * cell_h) + top + size[0],
+                  int(column * cell_w) + left:int(column * cell_w) + left + size[1]]
+            for row in range(rows) for column in range(columns)]
+
+
+def ssim(ours, theirs):
+    return structural_similarity(ours, theirs, channel_axis=2)
+
+
+def most_similar(panel, candidates):
+    """The candidate with the highest SSIM to `panel`."""
+    return max(candidates, key=lambda candidate: ssim(panel, candidate))
+
+
+def panel_pairs(manifest, sheet, published):
+    """(ours, theirs) for each of our panels, paired as the published layout says."""
+    ours = [our_panel(panel["file"], manifest["panel_size"]) for panel in manifest["panels"]]
+    columns, rows = published["tile"]
+    if published["layout"] == "any":
+        candidates = cells(sheet, (columns, rows), manifest["panel_size"])
+        return [(image, most_similar(image, candidates)) for image in ours]
+    if len(ours) > columns * rows:
+        raise UserError(f"{manifest['collage']} has {len(ours)} panels, the published {columns}x{rows} grid "
+                        f"{columns * rows}: compare with --layout any:{columns}x{rows} or --layout whole")
+    return [(image, find_panel(sheet, image, index, (columns, rows))) for index, image in enumerate(ours)]
+
+
+# --- scores -----------------------------------------------------------------
 
 def activation(net, panel, layer, unit, xy, offset):
     """`unit`'s activation in `layer` (at (xy, xy) for conv layers) with the RGB
@@ -86,29 +172,58 @@ def activation(net, panel, layer, unit, xy, offset):
     return float(acts[unit, xy, xy] if acts.ndim == 3 else acts.flat[unit])
 
 
-def compare(collage_path, published_path, picture_path):
-    """Score every panel of our collage against the published image; write
-    the side-by-side picture; return the scores."""
-    manifest = load_manifest(collage_path)
-    sheet = imread(published_path)[..., :3]
-    net = nets.load(manifest["net_definition"], manifest["net_weights"])
-    columns = manifest["tile"][0]
-    grid = (columns, math.ceil(len(manifest["panels"]) / columns))
-    scores, pairs = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for index, panel in enumerate(manifest["panels"]):
-            ours = our_panel(panel["file"], manifest["panel_size"])
-            theirs = find_panel(sheet, ours, index, grid)
-            score = Score(panel["file"], panel["unit"], structural_similarity(ours, theirs, channel_axis=2),
-                          *(activation(net, image, manifest["layer"], panel["unit"], manifest["xy"],
-                                       manifest["panel_offset"]) for image in (ours, theirs)))
-            scores.append(score)
-            pair = side_by_side(ours, theirs)
-            pairs.append(collage.label_below(pair, "SSIM %.2f  act %.1f | %.1f" % score[2:],
-                                             out=os.path.join(tmp, "%04d.png" % index),
-                                             pointsize=min(30, max(8, pair.shape[1] // 16))))
-        collage.montage(pairs, picture_path, tile=(columns, manifest["tile"][1]), border=4)
+def unit_activation(net, panel, unit, manifest):
+    """The activation the manifest's example targets, on the part of `panel`
+    the net sees (its "act_region" [top, left, height, width]; all of it by
+    default)."""
+    top, left, height, width = manifest.get("act_region") or (0, 0) + panel.shape[:2]
+    return activation(net, panel[top:top + height, left:left + width], manifest["layer"], unit,
+                      manifest["xy"], manifest["panel_offset"])
+
+
+def scores_of(manifest, pairs, panels):
+    """SSIM of each pair, and the target unit's activation on both where the
+    example has a target unit (a caption has none)."""
+    net = nets.load(manifest["net_definition"], manifest["net_weights"]) if manifest.get("layer") else None
+    scores = []
+    for (ours, theirs), panel in zip(pairs, panels):
+        unit = panel["unit"]
+        scored = net is not None and unit is not None
+        acts = [unit_activation(net, image, unit, manifest) if scored else None for image in (ours, theirs)]
+        scores.append(Score(panel["file"], unit, ssim(ours, theirs), *acts))
     return scores
+
+
+def compare(picture_path, published_path, out_path, published=None):
+    """Score our picture against the published one (`published`: its layout;
+    default the manifest's); write the side-by-side picture to `out_path`;
+    return the scores."""
+    manifest = load_manifest(picture_path)
+    published = published or published_of(manifest)
+    sheet = imread(published_path)[..., :3]
+    if published["layout"] == "whole":
+        ours = imread(picture_path)[..., :3]
+        pairs = [(ours, imresize(sheet, ours.shape[:2]))]
+        scores, tile = [Score(picture_path, None, ssim(*pairs[0]), None, None)], (1, 1)
+    else:
+        pairs = panel_pairs(manifest, sheet, published)
+        scores, tile = scores_of(manifest, pairs, manifest["panels"]), manifest["tile"]
+    write_picture(pairs, scores, out_path, tile)
+    return scores
+
+
+def write_picture(pairs, scores, out_path, tile):
+    """Each pair side by side with its scores below, tiled as our picture."""
+    with tempfile.TemporaryDirectory() as tmp:
+        labelled = []
+        for index, ((ours, theirs), score) in enumerate(zip(pairs, scores)):
+            pair = side_by_side(ours, theirs)
+            text = "SSIM %.2f" % score.ssim
+            if score.ours is not None:
+                text += "  act %.1f | %.1f" % (score.ours, score.published)
+            labelled.append(collage.label_below(pair, text, out=os.path.join(tmp, "%04d.png" % index),
+                                                pointsize=min(30, max(8, pair.shape[1] // 16))))
+        collage.montage(labelled, out_path, tile=tile, border=4)
 
 
 def side_by_side(left, right, gap=4):
@@ -117,31 +232,72 @@ def side_by_side(left, right, gap=4):
     return np.concatenate([left, white, right], axis=1)
 
 
+# --- command line -------------------------------------------------------------
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("collages", nargs="+", help="collages made by the example scripts, e.g. output/example1.jpg")
+    parser.add_argument("pictures", nargs="+", metavar="picture",
+                        help="pictures made by the example scripts (with their .json manifest beside them), "
+                             "e.g. output/example1.jpg")
     parser.add_argument("--published_dir", default=None,
-                        help="folder of the published images (default: NETS_DIR/data/examples/synthesizing)")
+                        help="folder holding the published pictures, by name "
+                             "(default: where the registry puts them, NETS_DIR/data/examples/<repository>)")
+    parser.add_argument("--published", default=None,
+                        help="compare with this picture instead (layout: --layout, default whole)")
+    parser.add_argument("--layout", type=parse_layout, default=None,
+                        help="the published picture's layout instead of the manifest's: whole, grid:CxR or any:CxR")
     parser.add_argument("--threshold", type=float, default=0.3, help="lowest SSIM a panel may have")
     parser.add_argument("--offline", action="store_true", help="never download a missing published image")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.published and len(args.pictures) > 1:
+        parser.error("--published goes with one picture")
+    return args
+
+
+def published_for(path, args):
+    """(the published picture's file, its layout) to compare `path` with."""
+    if args.published:
+        return args.published, args.layout or {"layout": "whole"}
+    published = published_of(load_manifest(path))
+    if published is None:
+        raise UserError(f"{path}: the original published no picture of this example; "
+                        "name one with --published FILE (and --layout)")
+    image = published["image"]
+    folder = args.published_dir
+    file = os.path.join(folder, os.path.basename(image)) if folder else \
+        os.path.join(setting("nets_dir"), "data", "examples", image)
+    return file, dict(published, **(args.layout or {}))
+
+
+def report(path, published, file, scores, threshold):
+    """Print a line per panel and a summary; return how many panels fail."""
+    layout = published["layout"] + (":%dx%d" % tuple(published["tile"]) if "tile" in published else "")
+    print("%s vs %s (%s)%s" % (path, file, layout, ": " + published["shows"] if "shows" in published else ""))
+    for score in scores:
+        print("%-40s unit %4s  SSIM %.3f  act ours %8s  published %8s%s" % (
+            os.path.basename(score.file), number(score.unit, "%d"), score.ssim, number(score.ours, "%.2f"),
+            number(score.published, "%.2f"), "  < %.2f" % threshold if score.ssim < threshold else ""))
+    low = sum(score.ssim < threshold for score in scores)
+    print("%s: mean SSIM %.3f, %d of %d panels below %.2f; side by side: %s" % (
+        path, np.mean([score.ssim for score in scores]), low, len(scores), threshold, picture_name(path)))
+    return low
+
+
+def number(value, form):
+    """`value` printed with `form`, or "-" where there is none."""
+    return "-" if value is None else form % value
+
+
+def picture_name(path):
+    return os.path.splitext(path)[0] + "_vs_published.jpg"
 
 
 def main(argv=None):
     args = parse_args(argv)
-    folder = args.published_dir or published_dir()
     failed = 0
-    for path in args.collages:
-        published = os.path.join(folder, os.path.basename(path))
-        models.require([published], offline=args.offline)
-        picture = os.path.splitext(path)[0] + "_vs_published.jpg"
-        scores = compare(path, published, picture)
-        for score in scores:
-            print("%-40s unit %4d  SSIM %.3f  act ours %8.2f  published %8.2f%s" % (
-                os.path.basename(score.file), score.unit, score.ssim, score.ours, score.published,
-                "  < %.2f" % args.threshold if score.ssim < args.threshold else ""))
-        low = sum(score.ssim < args.threshold for score in scores)
-        print("%s: mean SSIM %.3f, %d of %d panels below %.2f; side by side: %s" % (
-            path, np.mean([score.ssim for score in scores]), low, len(scores), args.threshold, picture))
-        failed += low
+    for path in args.pictures:
+        file, published = published_for(path, args)
+        models.require([file], offline=args.offline)
+        scores = compare(path, file, picture_name(path), published)
+        failed += report(path, published, file, scores, args.threshold)
     return 1 if failed else 0

@@ -1,7 +1,6 @@
 """Our Caffe build, checked through pycaffe: layers the harness relies on run
 forward and backward, gradients match finite differences, weights survive a
 save and reload, the tiny fixture nets load; and Caffe's own test suite."""
-import os
 import subprocess
 from pathlib import Path
 

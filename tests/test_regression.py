@@ -2,6 +2,7 @@
 image laid out differently, scored by SSIM and the unit's activation, and
 the exit status against the threshold."""
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from conftest import REPO
 from prefinput import actmax, collage, regression
 from prefinput.cli import UserError
-from prefinput.image import imread
+from prefinput.image import imread, imsave
 
 UNITS = [1, 2, 3, 4, 5]
 
@@ -137,3 +138,131 @@ def test_activation_places_the_panel_at_its_offset_in_a_mean_input(tiny, offset)
         (image[:, :, ::-1].astype(np.float32) - actmax.MEAN).transpose(2, 0, 1)
     net.forward(data=data, end="conv5")
     assert value == float(net.blobs["conv5"].data[0, 4, 2, 2])
+
+
+# --- the layouts PPGN's published pictures need, on manifests written here ---
+
+def manifest_picture(folder, images, tiny, published, units=UNITS, layer="fc8", **fields):
+    """Our picture of `images` (a row of 5, as a PPGN montage: no labels, no
+    trim) with a manifest naming `published`; returns the picture's path."""
+    os.makedirs(folder, exist_ok=True)
+    files = [os.path.join(folder, f"{index:05d}.png") for index in range(len(images))]
+    for image, path in zip(images, files):
+        imsave(path, image)
+    picture = collage.montage(files, os.path.join(folder, "chain.png"), tile=(5, 1), trim=False)
+    size = images[0].shape[:2]
+    regression.save_manifest(picture, dict({
+        "tile": [5, 1], "published": published, "net_definition": tiny["classifier"][0],
+        "net_weights": tiny["classifier"][1], "layer": layer, "xy": 0, "panel_size": list(size),
+        "panel_offset": [0, 0], "act_region": None,
+        "panels": [{"file": path, "unit": unit} for path, unit in zip(files, units)]}, **fields))
+    return picture
+
+
+def sheet(images, path, tile, border=1):
+    """A montage of `images` at `path` (its folder made), untrimmed."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return collage.montage(images, str(path), tile=tile, border=border, trim=False)
+
+
+def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny):
+    picture = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
+    with open(tmp_path / "out" / "chain.json") as f:
+        saved = json.load(f)
+    assert saved["collage"] == "chain.png" and saved["panels"][1]["file"] == "00001.png"
+    assert regression.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
+
+
+def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(main, tmp_path, tiny):
+    images = [panel(seed) for seed in range(5)]
+    others = [panel(seed) for seed in range(20, 27)]
+    ours = manifest_picture(str(tmp_path / "out"), images, tiny,
+                            {"image": "ppgn/faces.png", "layout": "any", "tile": [4, 3]})
+    shuffled = others[:3] + [images[3], images[0]] + others[3:] + [images[4], images[2], images[1]]
+    sheet(shuffled, tmp_path / "published" / "faces.png", (4, 3), border=2)
+    status, out = main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)
+    assert status == 0 and "(any:4x3)" in out
+    assert [line.split()[4] for line in out.splitlines() if line.startswith("0000")] == ["1.000"] * 5
+
+
+def test_cells_are_the_centres_of_evenly_sized_cells():
+    sheet = np.zeros((2 * 20, 3 * 30, 3), dtype=np.uint8)
+    sheet[25:35, 70:80] = 200  # the centre of the last cell
+    found = regression.cells(sheet, (3, 2), (10, 10))
+    assert len(found) == 6 and found[5].min() == 200 and found[4].max() == 0
+    with pytest.raises(UserError, match="no room"):
+        regression.cells(sheet, (3, 2), (21, 10))
+
+
+def test_whole_layout_compares_the_whole_picture_with_the_published_one_resized(main, tmp_path, tiny):
+    ours = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
+    twice = np.kron(imread(ours), np.ones((2, 2, 1), dtype=np.uint8))  # the same picture at twice the size
+    sheet([twice], tmp_path / "big.png", (1, 1), border=0)
+    status, out = main(ours, "--published", tmp_path / "big.png", "--threshold", 0.9)
+    assert status == 0 and "(whole)" in out and "chain.png" in out.splitlines()[1]
+    picture = imread(str(tmp_path / "out" / "chain_vs_published.jpg"))
+    assert picture.shape[1] > 2 * imread(ours).shape[1]  # ours beside the published one, at our size
+    sheet([panel(40, 60)], tmp_path / "other.png", (1, 1), border=0)
+    assert main(ours, "--published", tmp_path / "other.png", "--threshold", 0.9)[0] == 1
+
+
+def test_layout_flag_overrides_the_manifests(main, tmp_path, tiny):
+    images = [panel(seed) for seed in range(5)]
+    ours = manifest_picture(str(tmp_path / "out"), images, tiny,
+                            {"image": "ppgn/chain.png", "layout": "grid", "tile": [5, 1]})
+    sheet(images[::-1], tmp_path / "published" / "chain.png", (5, 1))
+    assert main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)[0] == 1
+    assert main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99, "--layout", "any:5x1")[0] == 0
+
+
+@pytest.mark.parametrize("text, layout", [("whole", {"layout": "whole"}),
+                                          ("grid:10x4", {"layout": "grid", "tile": [10, 4]}),
+                                          ("any:20x20", {"layout": "any", "tile": [20, 20]})])
+def test_parse_layout(text, layout):
+    assert regression.parse_layout(text) == layout
+
+
+@pytest.mark.parametrize("text", ["whole:3x3", "grid", "grid:10", "rows:3x3"])
+def test_parse_layout_refuses(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="grid:CxR"):
+        regression.parse_layout(text)
+
+
+def test_a_picture_without_a_target_unit_is_scored_by_ssim_alone(main, tmp_path, tiny):
+    images = [panel(seed) for seed in range(3)]
+    ours = manifest_picture(str(tmp_path / "out"), images, tiny,
+                            {"image": "ppgn/caption.png", "layout": "grid", "tile": [3, 1]},
+                            units=[None] * 3, layer=None, net_definition=None, net_weights=None, tile=[3, 1])
+    collage.label_below(sheet(images, tmp_path / "published" / "caption.png", (3, 1)), "a caption")
+    status, out = main(ours, "--published_dir", tmp_path / "published")
+    assert status == 0
+    assert [line.split()[2:] for line in out.splitlines() if line.startswith("0000")] == \
+        [["-", "SSIM", "1.000", "act", "ours", "-", "published", "-"]] * 3
+
+
+def test_act_region_is_the_part_of_the_panel_the_net_scores(tmp_path, tiny):
+    import caffe
+    pairs = [np.concatenate([panel(seed), np.zeros((27, 1, 3), np.uint8), panel(seed + 10)], axis=1)
+             for seed in range(5)]
+    ours = manifest_picture(str(tmp_path / "out"), pairs, tiny, None, act_region=[0, 28, 27, 27])
+    sheet(pairs, tmp_path / "published.png", (5, 1))
+    scores = regression.compare(ours, str(tmp_path / "published.png"), str(tmp_path / "p.jpg"),
+                                {"layout": "grid", "tile": [5, 1]})
+    net = caffe.Net(*tiny["classifier"], caffe.TEST)
+    expected = regression.activation(net, panel(10), "fc8", 1, 0, (0, 0))
+    assert scores[0].ours == scores[0].published == expected
+
+
+def test_an_example_published_nowhere_is_a_user_error(main, tmp_path, tiny):
+    ours = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
+    with pytest.raises(UserError, match="published no picture of this example; name one with --published"):
+        main(ours)
+
+
+def test_more_panels_than_the_published_grid_is_a_user_error(main, tmp_path, tiny):
+    images = [panel(seed) for seed in range(5)]
+    ours = manifest_picture(str(tmp_path / "out"), images, tiny,
+                            {"image": "ppgn/chain.png", "layout": "grid", "tile": [3, 1]})
+    sheet(images[:3], tmp_path / "published" / "chain.png", (3, 1))
+    with pytest.raises(UserError, match="5 panels, the published 3x1 grid 3.*--layout any:3x1"):
+        main(ours, "--published_dir", tmp_path / "published")
