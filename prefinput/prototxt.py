@@ -383,11 +383,13 @@ def main(argv=None):
     parser.add_argument("--fixed-batch", dest="flexible_batch", action="store_false",
                         help="leave the Reshape layers' batch dimension as it is")
     parser.add_argument("--no-force-backward", dest="force_backward", action="store_false")
+    parser.add_argument("--no-weight-gradients", dest="weight_gradients", action="store_false",
+                        help="gradients reach the inputs but Caffe computes no weight gradient (faster)")
     args = parser.parse_args(argv)
     print(patch(args.src, args.output, force_backward=args.force_backward,
                 drop_cudnn={"auto": None, "drop": True, "keep": False}[args.cudnn],
                 flexible_batch=args.flexible_batch, relu_out_of_place=args.relu_out_of_place,
-                batch_size=args.batch_size))
+                batch_size=args.batch_size, weight_gradients=args.weight_gradients))
 
 
 if __name__ == "__main__":

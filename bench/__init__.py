@@ -1,0 +1,1 @@
+"""Benchmarks of the harness against the original programs (see run.py)."""
