@@ -1,7 +1,8 @@
 #!/bin/bash
 # Example 3: start from the code of a real image (a red bell pepper) instead
 # of noise and raise the "bell pepper" unit of CaffeNet.  Debug mode saves
-# every iteration with its activation; they are tiled into output/example3.jpg.
+# every iteration with its activation (in output/debug); they are tiled into
+# output/example3.jpg.
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, INIT_FILE,
 # NET_DEFINITION, NET_WEIGHTS, GENERATOR_*, ENCODER_DEFINITION,
@@ -28,10 +29,6 @@ clip=0
 multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
 init_file=${INIT_FILE:-$nets/data/images/red_pepper.jpg}
-
-# Debug: the iterations go to ./debug
-rm -rf debug
-mkdir debug
 
 output_dir=${OUTPUT_DIR:-output}
 mkdir -p "$output_dir"

@@ -86,7 +86,8 @@ def make_step_net(net, end, unit, image, xy=0, step_size=1):
 
 
 def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_code, params,
-                            clip=False, debug=False, unit=None, xy=0, upper_bound=None, lower_bound=None):
+                            clip=False, debug=False, unit=None, xy=0, upper_bound=None, lower_bound=None,
+                            debug_dir="debug"):
     """Optimise the generator's code from `start_code` so that its image raises
     `unit` (at (xy, xy) in conv layers) of `net`; return the last image the
     classifier saw (1x3xHxW, BGR, mean-subtracted)."""
@@ -140,7 +141,7 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
 
             if debug:
                 print(" > %s " % i)
-                name = os.path.join(actmax.DEBUG_DIR, "%03d.jpg" % i)
+                name = os.path.join(debug_dir, "%03d.jpg" % i)
                 save_image(x.copy(), name)
                 list_acts.append((name, act))
 
@@ -173,7 +174,7 @@ def parse_args(argv=None):
     parser.add_argument("--opt_layer", help="encoder layer giving the start code of --init_file, e.g. fc6")
     parser.add_argument("--act_layer", default="fc8", help="layer of the unit to activate")
     parser.add_argument("--init_file", default="None", help="start from this image's code instead of noise")
-    parser.add_argument("--debug", type=int, default=0, help="1: save every iteration's image to ./debug")
+    parser.add_argument("--debug", type=int, default=0, help="1: save every iteration's image to OUTPUT_DIR/debug")
     parser.add_argument("--clip", type=int, default=0, help="1: clip the code to [-1, 1]")
     parser.add_argument("--bound", default="", help="file of the upper bound of each code unit (lower: 0)")
     parser.add_argument("--output_dir", default=".", help="output directory")
@@ -236,13 +237,12 @@ def save_output(args, unit, output_image, code):
     if args.save_raw:
         actmax.save_raw(filename, output_image, code)
     if args.debug:
-        save_image(output_image, os.path.join(actmax.DEBUG_DIR, "%03d.jpg" % args.n_iters))
+        save_image(output_image, os.path.join(actmax.debug_dir(args.output_dir), "%03d.jpg" % args.n_iters))
     return filename
 
 
 def main(argv=None):
     args = parse_args(argv)
-    print_settings(args)
     params = [{"layer": args.act_layer, "iter_n": args.n_iters, "L2": args.L2,
                "start_step_size": args.start_lr, "end_step_size": args.end_lr}]
 
@@ -254,6 +254,7 @@ def main(argv=None):
     shape = generator.blobs[args.gen_in_layer].data.shape  # of the code being optimised
     for unit in args.unit:
         actmax.check_unit(net, args.act_layer, unit, args.xy, fc_layers, conv_layers)
+    print_settings(args)  # after the checks, so a mistake is the one line printed
 
     if from_image:
         encoder = nets.load(args.encoder_definition, args.encoder_weights)
@@ -263,6 +264,8 @@ def main(argv=None):
     if args.bound != "":
         upper_bound, lower_bound = actmax.load_bound(args.bound, init_code.shape if from_image else shape)
 
+    if args.debug:
+        actmax.clear_debug_dir(args.output_dir)
     files = []
     for first in range(0, len(args.unit), args.batch):
         units = args.unit[first:first + args.batch]
@@ -272,7 +275,7 @@ def main(argv=None):
             output_image = activation_maximization(net, generator, args.gen_in_layer, args.gen_out_layer,
                                                    start_code, params, clip=args.clip, unit=units[0], xy=args.xy,
                                                    debug=args.debug, upper_bound=upper_bound,
-                                                   lower_bound=lower_bound)
+                                                   lower_bound=lower_bound, debug_dir=actmax.debug_dir(args.output_dir))
             results = [(output_image, generator.blobs[args.gen_in_layer].data.copy())]
         else:
             images, codes = actmax_batch.activation_maximization_batch(

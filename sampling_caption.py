@@ -108,6 +108,7 @@ def parse_args(argv=None):
 def load_nets(args):
     """The feature extractor and the LSTM (one weights file holds both), the
     encoder and the generator."""
+    models.require([args.vocab_file] + ppgn.start_files(args), offline=args.offline)
     net = ppgn.load_net(args.net_definition, args.net_weights, args.offline)
     lstm = ppgn.load_net(args.captioner_definition, args.net_weights, args.offline)
     encoder, generator = ppgn.load_image_nets(args)
@@ -131,7 +132,6 @@ def caption_condition(args, net, lstm):
 def sample(args, nets):
     """One chain with the nets already loaded; returns the final image's path."""
     net, lstm, encoder, generator = nets
-    models.require([args.vocab_file] + ppgn.start_files(args), offline=args.offline)
     conditions = [caption_condition(args, net, lstm)]
 
     np.random.seed(args.seed)
@@ -155,11 +155,12 @@ def sample(args, nets):
 
 def main(argv=None):
     args = parse_args(argv)
+    nets = load_nets(args)  # first, so that a missing file stops the program in one line
     ppgn.print_summary(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
                               'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
                               'opt_layer', 'act_layer', 'init_file', 'output_dir',
                               'net_weights', 'net_definition', 'captioner_definition'])
-    sample(args, load_nets(args))
+    sample(args, nets)
 
 
 if __name__ == '__main__':

@@ -101,6 +101,7 @@ def parse_args(argv=None):
 def load_nets(args):
     """The condition net (the classifier, no weight gradients), the encoder
     and the generator."""
+    models.require([args.synset_file] + ppgn.start_files(args), offline=args.offline)
     net = ppgn.load_net(args.net_definition, args.net_weights, args.offline, weight_gradients=False)
     encoder, generator = ppgn.load_image_nets(args)
     return net, encoder, generator
@@ -143,7 +144,6 @@ def start_from(args, encoder, generator):
 def sample(args, nets):
     """One chain with the nets already loaded; returns the final image's path."""
     net, encoder, generator = nets
-    models.require([args.synset_file] + ppgn.start_files(args), offline=args.offline)
     conditions = parse_conditions(args, net)
     sampler = ClassConditionalSampler(args.synset_file)
     if args.epsilon4 > 0 and ppgn.image_size(net) != ppgn.image_size(encoder):
@@ -166,11 +166,12 @@ def sample(args, nets):
 
 def main(argv=None):
     args = parse_args(argv)
+    nets = load_nets(args)  # first, so that a missing file stops the program in one line
     ppgn.print_summary(args, ['units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
                               'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',
                               'opt_layer', 'act_layer', 'init_file', 'output_dir',
                               'net_weights', 'net_definition'])
-    sample(args, load_nets(args))
+    sample(args, nets)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ from .image import imread, imresize, imsave
 
 # caffe.Classifier's mean and channel swap, as the original built the net
 MEAN = np.float32([104.0, 117.0, 123.0])
-DEBUG_DIR = "debug"  # the original wrote its per-iteration images to ./debug
 
 
 def get_code(path, layer, encoder, mean_file):
@@ -115,6 +114,20 @@ def label_of(unit, style, lines):
     return lines[unit].split(" ")[0].replace("_", " ", 1)
 
 
+def debug_dir(output_dir):
+    """Where --debug 1 saves every iteration (the original used ./debug,
+    which its example script deleted and made again in whatever folder it ran)."""
+    return os.path.join(output_dir, "debug")
+
+
+def clear_debug_dir(output_dir):
+    """Make the debug folder, without the iterations of an earlier run in it."""
+    folder = debug_dir(output_dir)
+    os.makedirs(folder, exist_ok=True)
+    for name in glob.glob(os.path.join(folder, "[0-9][0-9][0-9].jpg")):
+        os.remove(name)
+
+
 def finish_example(files, units, image_size, args):
     """Crop, label and tile the outputs (HxW `image_size`) as the example
     scripts did; write the manifest regression.py reads beside the collage."""
@@ -128,7 +141,7 @@ def finish_example(files, units, image_size, args):
     if not args.collage:
         return None
     if args.debug:  # the collage shows the iterations instead (example 3)
-        debug_images = sorted(glob.glob(os.path.join(DEBUG_DIR, "*.jpg")))
+        debug_images = sorted(glob.glob(os.path.join(debug_dir(args.output_dir), "[0-9][0-9][0-9].jpg")))
         collage.montage(debug_images, args.collage, tile=args.tile)
         return write_manifest(args, debug_images, [units[-1]] * len(debug_images), image_size, (0, 0))
     collage.montage(files, args.collage, tile=args.tile)

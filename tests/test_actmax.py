@@ -175,6 +175,16 @@ def test_debug_saves_every_iteration_with_its_activation_below(run, tmp_path, ti
     assert imread(str(tmp_path / "debug" / "003.jpg")).shape == (27, 27, 3)  # the result, unlabelled
 
 
+def test_debug_replaces_an_earlier_runs_iterations_and_nothing_else(run, tmp_path):
+    debug = tmp_path / "out" / "debug"
+    debug.mkdir(parents=True)
+    (debug / "007.jpg").write_bytes(b"an earlier run's iteration")
+    (debug / "notes.txt").write_text("mine")
+    run("--debug", 1, folder=tmp_path / "out", n_iters=2)
+    assert sorted(os.listdir(debug)) == ["000.jpg", "001.jpg", "002.jpg", "notes.txt"]
+    assert (debug / "notes.txt").read_text() == "mine"
+
+
 def smooth_image(path, height=40, width=30):
     y, x = np.mgrid[0:height, 0:width]
     image = np.stack([x * 255 / width, y * 255 / height, (x + y) * 255 / (width + height)], axis=2)

@@ -243,11 +243,18 @@ def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, t
     (["--units", "1", "--act_layer", "pool5"], "--act_layer pool5: the sampler knows fc layers"),
     (["--units", "1", "--epsilon4", "1"], "needs an image"),
     (["--units", "one"], "expected numbers"),
-    (["--units", "1", "--init_file", "/nonexistent.jpg"], "/nonexistent.jpg not found"),
 ])
 def test_user_mistakes_are_user_errors(flags, message, nets, net_flags, tmp_path):
     with pytest.raises(UserError, match=re.escape(message)):
         sampling_class.sample(sampling_class.parse_args(net_flags + flags + ["--output_dir", str(tmp_path)]), nets)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_missing_start_image_stops_before_the_nets_load(net_flags, tmp_path):
+    args = sampling_class.parse_args(net_flags + ["--units", "1", "--init_file", "/nonexistent.jpg",
+                                                  "--output_dir", str(tmp_path)])
+    with pytest.raises(UserError, match=re.escape("/nonexistent.jpg not found")):
+        sampling_class.load_nets(args)
     assert not os.listdir(tmp_path)
 
 
