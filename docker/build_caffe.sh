@@ -63,7 +63,10 @@ verify() {  # file expected-sha256
   [ "$got" = "$2" ] || die "checksum mismatch for $(basename "$1"): expected $2, got $got; refusing to build (delete it and run again to download a fresh copy)"
 }
 
-cmake_flags=(-DCMAKE_BUILD_TYPE=Release -DBLAS=Open -Dpython_version=3
+# pycaffe is built against Debian's python3 and its NumPy headers, whatever
+# other python3 comes first on the PATH (the virtual environment's newer
+# NumPy runs binaries built against older headers).
+cmake_flags=(-DCMAKE_BUILD_TYPE=Release -DBLAS=Open -Dpython_version=3 -DPYTHON_EXECUTABLE=/usr/bin/python3
              -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF -DUSE_LMDB=OFF -DBUILD_docs=OFF)
 if [ $cuda = 1 ]; then
   cmake_flags+=(-DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DCUDA_ARCH_NAME=Manual

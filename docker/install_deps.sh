@@ -9,8 +9,8 @@ packages=(
   libboost-filesystem-dev libboost-system-dev libboost-thread-dev libboost-python-dev
   libgflags-dev libgoogle-glog-dev libhdf5-dev libprotobuf-dev protobuf-compiler
   libopenblas-dev
-  # Python
-  python3 python3-dev python3-venv
+  # Python (Caffe's CMake builds pycaffe only where python3 has NumPy)
+  python3 python3-dev python3-venv python3-numpy
   # Labels and montages through Wand
   libmagickwand-6.q16-6 imagemagick fonts-dejavu-core
 )

@@ -113,6 +113,17 @@ def build_info():
     return dict(line.split("=", 1) for line in info.read_text().split())
 
 
+def test_pycaffe_is_built_for_debians_python_and_numpy():
+    """Not for whatever python3 comes first on the PATH: on a clean Debian
+    machine only Debian's has NumPy, and without it there is no pycaffe."""
+    cache = Path(build_info()["build_root"]) / "src" / "build" / "CMakeCache.txt"
+    if not cache.exists():
+        pytest.skip(f"{cache} is gone (the Docker image keeps only the installed prefix)")
+    settings = cache.read_text()
+    assert "PYTHON_EXECUTABLE:FILEPATH=/usr/bin/python3\n" in settings
+    assert "[/usr/lib/python3/dist-packages/numpy/" in settings
+
+
 @pytest.mark.slow
 def test_caffe_own_test_suite_passes():
     """Caffe's gtest suite is the first check of a build (run from its source
