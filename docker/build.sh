@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build the harness's Docker image, CPU (default) or CUDA, and say how long it
+# took and how big it is.  Without --base the base is a local Debian bookworm
+# made with debootstrap (docker/base.sh), for machines that cannot pull
+# images; the build itself reaches Debian's archive and PyPI (--network host).
+#
+#   docker/build.sh [--cuda] [--base IMAGE] [--tag TAG] [DOCKER-BUILD-OPTION...]
+#
+# Default tags: preferred-inputs:cpu, preferred-inputs:cuda.
+# Environment: CAFFE_JOBS (parallel compile jobs, default: all cores; a
+# changed value rebuilds Caffe).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+dockerfile=docker/Dockerfile; tag=preferred-inputs:cpu; base=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --cuda) dockerfile=docker/Dockerfile.cuda; tag=preferred-inputs:cuda ;;
+    --base) base=$2; shift ;;
+    --tag) tag=$2; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) break ;;
+  esac
+  shift
+done
+
+if [ -z "$base" ]; then
+  base=preferred-inputs-base:bookworm
+  bash "$repo/docker/base.sh" "$base"
+fi
+
+# CAs added on this host (Debian's place for them), for a build behind a
+# TLS-inspecting proxy: pip in the build stage trusts what the host trusts.
+extra_ca=$(find /usr/local/share/ca-certificates -name '*.crt' -type f -exec cat {} + 2>/dev/null || true)
+
+echo "==> building $tag from $dockerfile on $base"
+start=$(date +%s)
+docker build --network host -f "$repo/$dockerfile" -t "$tag" \
+  --build-arg "BASE=$base" --build-arg "CAFFE_JOBS=${CAFFE_JOBS:-$(nproc)}" \
+  --build-arg "EXTRA_CA_CERTS=$extra_ca" "$@" "$repo"
+seconds=$(( $(date +%s) - start ))
+size=$(docker image inspect -f '{{.Size}}' "$tag")
+printf '==> %s built in %dm%02ds, %d MB\n' "$tag" $((seconds / 60)) $((seconds % 60)) $((size / 1000000))
