@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --cuda) dockerfile=docker/Dockerfile.cuda; tag=preferred-inputs:cuda ;;
     --base) base=$2; shift ;;
     --tag) tag=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
   shift
