@@ -1,16 +1,16 @@
 #!/bin/bash
 # Example 1: images that activate five output units (ImageNet classes) of
 # CaffeNet, each labelled with its class name, tiled into output/example1.jpg.
+# Usage: ./1_activate_output.sh (no arguments; --help prints this).
 #
 # Environment overrides, e.g. for other nets or a quick run: N_ITERS, UNITS,
 # ACT_LAYER, XY, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
 # GENERATOR_WEIGHTS, SYNSET_FILE, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
 # BATCH=5 optimises the five units in one pass (faster; equal to one at a time up
 # to float rounding, docs/performance.md); the default 1 is the original's way.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
-python=${PYTHON:-$here/.venv/bin/python}
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
+no_arguments "$@"
 
 # Get label for each unit
 path_labels=${SYNSET_FILE:-$nets/data/misc/synset_words.txt}
@@ -31,18 +31,21 @@ seed=0
 clip=0
 multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+init_file="None"
 
+# Debug
+debug=0
+
+# Output dir
 output_dir=${OUTPUT_DIR:-output}
-mkdir -p "$output_dir"
+make_output_dir
 output_file=$output_dir/example1.jpg
 
 # One process for all units: the nets are loaded once. Each image gets its
 # category label; then the collage.
-"$python" "$here/act_max.py" \
-    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
-    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
-    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" --batch "${BATCH:-1}" \
-    --labels synset --label_file "$path_labels" --collage "$output_file" --tile 5x1
+add_flags "${actmax_settings[@]}"
+run_example act_max --example 1 --units "$units" --labels synset --label_file "$path_labels" \
+    --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
 
 echo "=============================="
 echo "Result of example 1: [ $output_file ]"

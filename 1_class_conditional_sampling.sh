@@ -4,17 +4,14 @@
 # e.g. ./1_class_conditional_sampling.sh 13 (junco).
 # Settings as in Anh Nguyen's original; one Python process runs the chain and
 # makes the montage (see docs/ppgn.md).  Environment overrides: N_ITERS,
-# NET_DEFINITION / NET_WEIGHTS (the condition net), PPGN_GENERATOR_DEFINITION /
-# PPGN_GENERATOR_WEIGHTS, ENCODER_DEFINITION / ENCODER_WEIGHTS, NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
+# OUTPUT_DIR (default output), NET_DEFINITION / NET_WEIGHTS (the condition
+# net), PPGN_GENERATOR_DEFINITION / PPGN_GENERATOR_WEIGHTS,
+# ENCODER_DEFINITION / ENCODER_WEIGHTS, NETS_DIR, PYTHON.
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in an unit number
-if [ "$#" -ne "1" ]; then
-  echo "Provide 1 output unit number e.g. 945 for bell pepper."
-  exit 1
-fi
+one_argument "Provide 1 output unit number e.g. 945 for bell pepper." "$@"
 
 opt_layer=fc6
 act_layer=fc8
@@ -46,22 +43,10 @@ net_definition=${NET_DEFINITION:-$nets/caffenet/caffenet_ppgn.prototxt}
 #-----------------------
 
 # Output dir
-output_dir="output/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
-mkdir -p "${output_dir}"
-
-# Directory to store samples
-sample_dir=${output_dir}/samples
-rm -rf "${sample_dir}"
-mkdir -p "${sample_dir}"
-
-# Every setting above goes to the sampler as --name value
-flags=()
-for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end output_dir init_file \
-            epsilon1 epsilon2 epsilon3 threshold net_weights net_definition; do
-  flags+=(--${name} "${!name}")
-done
+output_dir="${OUTPUT_DIR:-output}/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
+make_output_dir
 
 # For each unit and seed 0: sample, then a montage of the first 40 samples, 10 a row
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 1 \
-    --units "${units}" --seeds "${seeds}" \
+add_flags "${sampler_settings[@]}"
+run_example sampling_class --example 1 --units "${units}" --seeds "${seeds}" \
     --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" --chain_size 40 -- "${flags[@]}"

@@ -2,16 +2,16 @@
 # Example 2: images that activate five output units (scene categories) of
 # AlexNet trained on MIT Places205, with the same generator (made to invert
 # CaffeNet), labelled and tiled into output/example2.jpg.
+# Usage: ./2_activate_output_placesCNN.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
 # NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, PLACES_LABEL_FILE,
 # BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
 # BATCH=5 optimises the five units in one pass (faster; equal to one at a time up
 # to float rounding, docs/performance.md); the default 1 is the original's way.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
-python=${PYTHON:-$here/.venv/bin/python}
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
+no_arguments "$@"
 
 # Get label for each unit
 path_labels=${PLACES_LABEL_FILE:-$nets/data/misc/categoryIndex_places205.txt}
@@ -36,17 +36,20 @@ seed=0
 clip=0
 multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+init_file="None" #"images/cat.jpg"
 
+# Debug
+debug=0
+
+# Output dir
 output_dir=${OUTPUT_DIR:-output}
-mkdir -p "$output_dir"
+make_output_dir
 output_file=$output_dir/example2.jpg
 
-"$python" "$here/act_max.py" \
-    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
-    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
-    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" --batch "${BATCH:-1}" \
-    --net_weights "$net_weights" --net_definition "$net_definition" \
-    --labels places --label_file "$path_labels" --collage "$output_file" --tile 5x1
+# One process: each image labelled with its scene category; then the collage
+add_flags "${actmax_settings[@]}" net_weights net_definition
+run_example act_max --example 2 --units "$units" --labels places --label_file "$path_labels" \
+    --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
 
 echo "=============================="
 echo "Result of example 2: [ $output_file ]"

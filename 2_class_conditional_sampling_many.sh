@@ -4,18 +4,14 @@
 # labelled, as a montage and an animated GIF; e.g.
 # ./2_class_conditional_sampling_many.sh 1e-5 (epsilon1, the prior's weight).
 # Settings as in Anh Nguyen's original; one Python process (see docs/ppgn.md).
-# Environment overrides: UNITS (the list of classes), N_ITERS,
-# NET_DEFINITION / NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*, SYNSET_FILE,
-# NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
+# Environment overrides: UNITS (the list of classes), N_ITERS, OUTPUT_DIR
+# (default output), NET_DEFINITION / NET_WEIGHTS, PPGN_GENERATOR_*,
+# ENCODER_*, SYNSET_FILE, NETS_DIR, PYTHON.
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in epsilon1
-if [ "$#" -ne "1" ]; then
-  echo "Provide epsilon1 e.g. 1e-5"
-  exit 1
-fi
+one_argument "Provide epsilon1 e.g. 1e-5" "$@"
 
 opt_layer=fc6
 act_layer=fc8
@@ -50,23 +46,10 @@ net_definition=${NET_DEFINITION:-$nets/caffenet/caffenet_ppgn.prototxt}
 units=${list_units// /_}
 
 # Output dir
-output_dir="output/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
-mkdir -p "${output_dir}"
-
-# Directory to store samples
-sample_dir=${output_dir}/samples
-rm -rf "${sample_dir}"
-mkdir -p "${sample_dir}"
-
-# Every setting above goes to the sampler as --name value
-flags=()
-for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end output_dir init_file \
-            epsilon1 epsilon2 epsilon3 threshold net_weights net_definition; do
-  flags+=(--${name} "${!name}")
-done
-flags+=(--write_labels)
+output_dir="${OUTPUT_DIR:-output}/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
+make_output_dir
 
 # For each seed: sample with labels, then a montage of all samples and a GIF
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 2 \
-    --units "${units}" --seeds "${seeds}" \
-    --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" --gif -- "${flags[@]}"
+add_flags "${sampler_settings[@]}"
+run_example sampling_class --example 2 --units "${units}" --seeds "${seeds}" \
+    --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" --gif -- "${flags[@]}" --write_labels

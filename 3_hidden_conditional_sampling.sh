@@ -5,17 +5,14 @@
 # Samples are kept every 10 steps above probability 0.98, cropped to the
 # unit's receptive field, and 30 of them, picked at random, go in a montage.
 # Settings as in Anh Nguyen's original; one Python process (see docs/ppgn.md).
-# Environment overrides: N_ITERS, XY, THRESHOLD, EPSILON1, NET_DEFINITION / NET_WEIGHTS,
-# PPGN_GENERATOR_*, ENCODER_*, NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
+# Environment overrides: N_ITERS, XY, THRESHOLD, EPSILON1, OUTPUT_DIR (default
+# output), NET_DEFINITION / NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*,
+# NETS_DIR, PYTHON.
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in an unit number
-if [ "$#" -ne "1" ]; then
-  echo "Provide 1 output unit number e.g. 945 for bell pepper."
-  exit 1
-fi
+one_argument "Provide 1 output unit number e.g. 945 for bell pepper." "$@"
 
 opt_layer=fc6
 act_layer=conv5
@@ -47,24 +44,12 @@ net_definition=${NET_DEFINITION:-$nets/caffenet/caffenet_ppgn.prototxt}
 #-----------------------
 
 # Output dir
-output_dir="output/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
-mkdir -p "${output_dir}"
-
-# Directory to store samples
-sample_dir=${output_dir}/samples
-rm -rf "${sample_dir}"
-mkdir -p "${sample_dir}"
-
-# Every setting above goes to the sampler as --name value
-flags=()
-for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end output_dir init_file \
-            epsilon1 epsilon2 epsilon3 threshold net_weights net_definition; do
-  flags+=(--${name} "${!name}")
-done
+output_dir="${OUTPUT_DIR:-output}/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
+make_output_dir
 
 # For each unit and seed: sample, crop the samples to the conv5 unit's
 # receptive field (163x163+32+32 at 227x227), montage 30 of them at random
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example "${PPGN_EXAMPLE:-3}" \
-    --units "${units}" --seeds "${seeds}" \
+add_flags "${sampler_settings[@]}"
+run_example sampling_class --example "${PPGN_EXAMPLE:-3}" --units "${units}" --seeds "${seeds}" \
     --chain "${output_dir}/chain_${units}_hx_${epsilon1}_noise_${epsilon3}__{seed}.jpg" \
     --crop_rf --shuffle --chain_size 30 -- "${flags[@]}"

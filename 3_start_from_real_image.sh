@@ -3,14 +3,14 @@
 # of noise and raise the "bell pepper" unit of CaffeNet.  Debug mode saves
 # every iteration with its activation (in output/debug); they are tiled into
 # output/example3.jpg.
+# Usage: ./3_start_from_real_image.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, INIT_FILE,
 # NET_DEFINITION, NET_WEIGHTS, GENERATOR_*, ENCODER_DEFINITION,
 # ENCODER_WEIGHTS, MEAN_FILE_MAT, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
-python=${PYTHON:-$here/.venv/bin/python}
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
+no_arguments "$@"
 
 opt_layer=fc6
 act_layer=${ACT_LAYER:-fc8}
@@ -30,14 +30,17 @@ multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
 init_file=${INIT_FILE:-$nets/data/images/red_pepper.jpg}
 
+# Debug
+debug=1
+
+# Output dir
 output_dir=${OUTPUT_DIR:-output}
-mkdir -p "$output_dir"
+make_output_dir
 output_file=$output_dir/example3.jpg
 
-"$python" "$here/act_max.py" \
-    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
-    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
-    --clip $clip --bound "$bound_file" --debug 1 --output_dir "$output_dir" \
-    --init_file "$init_file" --collage "$output_file" --tile 10x20
+# One process; then the iterations it saved (debug=1) in one collage
+add_flags "${actmax_settings[@]}"
+run_example act_max --example 3 --units "$units" --collage "$output_file" --tile 10x20 --frames -- \
+    "${flags[@]}" --start_lr "$lr" --bound "$bound_file"
 
 echo "Intermediate results: $output_file"

@@ -3,16 +3,16 @@
 # spatial position (6, 6)) of AlexNet trained on MIT Places205, each cropped
 # to the unit's receptive field, labelled with the unit's number and tiled
 # into output/example4.jpg.
+# Usage: ./4_activate_hidden.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, CROP_SIZE,
 # CROP_OFFSET, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
 # GENERATOR_WEIGHTS, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
 # BATCH=5 optimises the five units in one pass (faster; equal to one at a time up
 # to float rounding, docs/performance.md); the default 1 is the original's way.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
-python=${PYTHON:-$here/.venv/bin/python}
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
+no_arguments "$@"
 
 opt_layer=fc6
 act_layer=${ACT_LAYER:-conv5}
@@ -34,21 +34,24 @@ seed=0
 clip=0
 multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+init_file="None"
+
+# Debug
+debug=0
 
 # Crop each image according to its receptive field size
 size=${CROP_SIZE:-163}
 offset=${CROP_OFFSET:-32}
 
+# Output dir
 output_dir=${OUTPUT_DIR:-output}
-mkdir -p "$output_dir"
+make_output_dir
 output_file=$output_dir/example4.jpg
 
-"$python" "$here/act_max.py" \
-    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
-    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
-    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" --batch "${BATCH:-1}" \
-    --net_weights "$net_weights" --net_definition "$net_definition" \
-    --crop "${size}x${size}+${offset}+${offset}" --labels unit --collage "$output_file" --tile 5x1
+# One process: each image cropped, labelled with its unit; then the collage
+add_flags "${actmax_settings[@]}" net_weights net_definition
+run_example act_max --example 4 --units "$units" --crop "${size}x${size}+${offset}+${offset}" --labels unit \
+    --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
 
 echo "=============================="
 echo "Result of example 4: [ $output_file ]"

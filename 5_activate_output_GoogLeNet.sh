@@ -2,16 +2,16 @@
 # Example 5: images that activate five output units of a different
 # architecture, GoogLeNet (ImageNet), labelled and tiled into
 # output/example5.jpg.  Note the learning rate: lower than AlexNet's.
+# Usage: ./5_activate_output_GoogLeNet.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
 # NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, SYNSET_FILE,
 # BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
 # BATCH=5 optimises the five units in one pass (faster; equal to one at a time up
 # to float rounding, docs/performance.md); the default 1 is the original's way.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
-python=${PYTHON:-$here/.venv/bin/python}
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
+no_arguments "$@"
 
 # Get label for each unit
 path_labels=${SYNSET_FILE:-$nets/data/misc/synset_words.txt}
@@ -26,6 +26,7 @@ net_weights=${NET_WEIGHTS:-$nets/googlenet/bvlc_googlenet.caffemodel}
 net_definition=${NET_DEFINITION:-$nets/googlenet/bvlc_googlenet_updated.prototxt}
 
 # Hyperparam settings for visualizing GoogLeNet
+# Note that the learning rate is different from that for AlexNet
 n_iters=${N_ITERS:-200}
 L2=0.99
 lr=2.0
@@ -36,17 +37,20 @@ seed=0
 clip=0
 multiplier=3
 bound_file=${BOUND_FILE:-$nets/data/act_range/${multiplier}x/${opt_layer}.txt}
+init_file="None"
 
+# Debug
+debug=0
+
+# Output dir
 output_dir=${OUTPUT_DIR:-output}
-mkdir -p "$output_dir"
+make_output_dir
 output_file=$output_dir/example5.jpg
 
-"$python" "$here/act_max.py" \
-    --act_layer "$act_layer" --opt_layer $opt_layer --unit $units --xy "$xy" \
-    --n_iters "$n_iters" --start_lr $lr --end_lr $end_lr --L2 $L2 --seed $seed \
-    --clip $clip --bound "$bound_file" --debug 0 --output_dir "$output_dir" --batch "${BATCH:-1}" \
-    --net_weights "$net_weights" --net_definition "$net_definition" \
-    --labels synset --label_file "$path_labels" --collage "$output_file" --tile 5x1
+# One process: each image labelled with its class name; then the collage
+add_flags "${actmax_settings[@]}" net_weights net_definition
+run_example act_max --example 5 --units "$units" --labels synset --label_file "$path_labels" \
+    --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
 
 echo "=============================="
 echo "Result of example 5: [ $output_file ]"

@@ -5,18 +5,14 @@
 # ./5_caption_conditional_sampling.sh a_church_steeple_that_has_a_clock_on_it
 # (misc/sentences.txt has more).  Settings as in Anh Nguyen's original; one
 # Python process (see docs/ppgn.md).  Environment overrides: N_ITERS,
-# NET_DEFINITION / NET_WEIGHTS (the feature extractor; the weights hold the
-# LSTM too), CAPTIONER_DEFINITION, VOCAB_FILE, PPGN_GENERATOR_*, ENCODER_*,
-# NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
+# OUTPUT_DIR (default output), NET_DEFINITION / NET_WEIGHTS (the feature
+# extractor; the weights hold the LSTM too), CAPTIONER_DEFINITION,
+# VOCAB_FILE, PPGN_GENERATOR_*, ENCODER_*, NETS_DIR, PYTHON.
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in a sentence
-if [ "$#" -ne "1" ]; then
-  echo "Provide a sentence e.g. a_pizza_on_a_table_at_a_restaurant"
-  exit 1
-fi
+one_argument "Provide a sentence e.g. a_pizza_on_a_table_at_a_restaurant" "$@"
 
 opt_layer=fc6     # This is fixed to be fc6 unless we change the generator
 act_layer=fc8     # fc8 because the LRCN extract fc8 features from AlexNet
@@ -49,18 +45,10 @@ captioner_definition=${CAPTIONER_DEFINITION:-$nets/lrcn/lrcn_word_to_preds.deplo
 #-----------------------
 
 # Output dir
-output_dir="output/${act_layer}_eps1_${epsilon1}_eps3_${epsilon3}/${sentence}"
-mkdir -p "${output_dir}"
-
-# Every setting above goes to the sampler as --name value
-flags=()
-for name in act_layer sentence opt_layer xy n_iters save_every reset_every lr lr_end output_dir \
-            init_file epsilon1 epsilon2 epsilon3 threshold net_weights net_definition \
-            captioner_definition; do
-  flags+=(--${name} "${!name}")
-done
+output_dir="${OUTPUT_DIR:-output}/${act_layer}_eps1_${epsilon1}_eps3_${epsilon3}/${sentence}"
+make_output_dir
 
 # For each seed: sample; then the final images, 3 a row, with the sentence below
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples caption --example 5 \
-    --seeds "${seeds}" \
+add_flags "${sampler_settings[@]}" sentence captioner_definition
+run_example sampling_caption --example 5 --seeds "${seeds}" \
     --sheet "${output_dir}/${sentence}.jpg" --sheet_columns 3 --sheet_label "${sentence//_/ }" -- "${flags[@]}"

@@ -6,17 +6,13 @@
 # result shows the masked image beside the filled one; all go in one sheet.
 # Settings as in Anh Nguyen's original (the paper's inpainting parameters);
 # one Python process (see docs/ppgn.md).  Environment overrides: N_ITERS,
-# SEEDS, INIT_FILE, NET_DEFINITION / NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*,
-# MEAN_FILE_MAT, NETS_DIR, PYTHON.
-set -e
-here=$(cd "$(dirname "$0")" && pwd)
-nets=${NETS_DIR:-$here/nets}
+# SEEDS, INIT_FILE, OUTPUT_DIR (default output), NET_DEFINITION /
+# NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*, MEAN_FILE_MAT, NETS_DIR, PYTHON.
+# shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
+. "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in an unit number
-if [ "$#" -ne "1" ]; then
-  echo "Provide 1 output unit number e.g. 945 for bell pepper."
-  exit 1
-fi
+one_argument "Provide 1 output unit number e.g. 945 for bell pepper." "$@"
 
 opt_layer=fc6
 act_layer=fc8
@@ -53,17 +49,10 @@ net_definition=${NET_DEFINITION:-$nets/caffenet/caffenet_ppgn.prototxt}
 #-----------------------
 
 # Output dir
-output_dir="output/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
-mkdir -p "${output_dir}"
-
-# Every setting above goes to the sampler as --name value
-flags=()
-for name in act_layer opt_layer xy n_iters save_every reset_every lr lr_end output_dir init_file \
-            epsilon1 epsilon2 epsilon3 threshold net_weights net_definition epsilon4; do
-  flags+=(--${name} "${!name}")
-done
+output_dir="${OUTPUT_DIR:-output}/${act_layer}_chain_${units}_eps1_${epsilon1}_eps3_${epsilon3}"
+make_output_dir
 
 # For each unit and seed: fill a hole; then all results, 5 a row
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-$here/.venv/bin/python}" -m prefinput.ppgn_examples class --example 7 \
-    --units "${units}" --seeds "${seeds}" \
+add_flags "${sampler_settings[@]}" epsilon4
+run_example sampling_class --example 7 --units "${units}" --seeds "${seeds}" \
     --sheet "${output_dir}/inpainting.jpg" --sheet_columns 5 -- "${flags[@]}"

@@ -6,159 +6,153 @@ Gradient ascent on the code fed to an image generator: the generated image,
 cropped to the classifier's input, should highly activate one unit of the
 classifier.  The same algorithm, order of operations and float32/float64
 arithmetic as the original act_max.py (Evolving-AI-Lab/synthesizing), so it
-gives the original's numbers.  Several --unit values run one after another
-with the nets loaded once; each starts from the same seed, as separate runs did.
-Caffe computes no weight gradients here (the original's nets did, for nothing).
---batch N optimises N units at once, one forward/backward pass for all of them
-(faster; see docs/performance.md).
+gives the original's numbers.  Any blob of the classifier can be --act_layer;
+a unit of a spatial blob (a convolution's, a pooling's) is taken at (--xy, --xy).
+Several --unit values run with the nets loaded once; each starts from the same
+seed, as separate runs did.  --batch N optimises N units at once, one
+forward/backward pass for all of them (faster; see docs/performance.md).
 """
 import os
 os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose prints
 
 import argparse
-import math
+import glob
 import sys
+from types import SimpleNamespace
 
 import numpy as np
-from numpy.linalg import norm
 
-from prefinput import actmax, actmax_batch, collage, models, nets
-from prefinput.actmax import save_image
-from prefinput.cli import UserError, add_setting_flags, run
+from prefinput import collage, models, nets
+from prefinput.cli import UserError, add_setting_flags, optional_path, print_settings, run
+from prefinput.files import atomic_path
+from prefinput.image import save_image
+from prefinput.results import Frame, Result
+from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_unit, encode, input_blob, read_image_for, schedule, \
+    unit_index, unit_values
 
-fc_layers = ["fc6", "fc7", "fc8", "loss3/classifier", "fc1000", "prob"]
-conv_layers = ["conv1", "conv2", "conv3", "conv4", "conv5"]
+def make_step_net(net, layer, units, images, xy, step_size, running):
+    """Forward the `images` (one per unit) through the classifier, backpropagate
+    a one-hot at each one's unit to it and step each `running` image along its
+    gradient.  Returns each image's gradient norm and its unit's activation."""
+    data = input_blob(net)
+    dst = net.blobs[layer]
 
-
-def make_step_generator(net, x, x0, start, end, step_size=1):
-    """Backpropagate the classifier's change to the image, x - x0, through the
-    generator and step the code along it."""
-    src = net.blobs[start]  # the code
-    dst = net.blobs[end]    # the generated image
-
-    dst.diff[...] = x - x0
-    net.backward(start=end)
-    g = src.diff.copy()
-    grad_norm = norm(g)
-    dst.diff.fill(0.)  # reset the objective after each step
-
-    if math.isnan(grad_norm):  # skip the update
-        return 1e-12, src.data[:].copy()
-    elif grad_norm == 0:
-        return 0, src.data[:].copy()
-
-    src.data[:] += step_size / np.abs(g).mean() * g
-    return grad_norm, src.data[:].copy()
-
-
-def make_step_net(net, end, unit, image, xy=0, step_size=1):
-    """Forward `image` through the classifier, backpropagate a one-hot at the
-    unit to the image and step the image along it."""
-    src = net.blobs["data"]
-    dst = net.blobs[end]
-
-    acts = net.forward(data=image, end=end)
+    net.forward(**{data: images}, end=nets.layer_of(net, layer))
+    acts = [unit_values(dst.data[b], xy) for b in range(len(units))]
     one_hot = np.zeros_like(dst.data)
-    if end in fc_layers:
-        one_hot.flat[unit] = 1.
-    else:
-        one_hot[:, unit, xy, xy] = 1.
+    for b, unit in enumerate(units):
+        one_hot[b][unit_index(dst.data.shape, unit, xy)] = 1.
     dst.diff[:] = one_hot
 
-    diffs = net.backward(start=end, diffs=["data"])
-    g = diffs["data"][0]
-    grad_norm = norm(g)
-    obj_act = 0
-    dst.diff.fill(0.)
+    net.backward(start=nets.layer_of(net, layer), diffs=[data])
+    grad_norms = [ascend(net.blobs[data].data[b], net.blobs[data].diff[b], step_size) if running[b] else 0
+                  for b in range(len(units))]
+    dst.diff.fill(0.)  # reset the objective after each step
 
-    if math.isnan(grad_norm):
-        return 1e-12, src.data[:].copy(), obj_act
-    elif grad_norm == 0:
-        return 0, src.data[:].copy(), obj_act
-
-    fc = acts[end][0] if end in fc_layers else acts[end][0, :, xy, xy]
-    best_unit = fc.argmax()
-    obj_act = fc[unit]
-    print("max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (best_unit, fc[best_unit], unit, obj_act, grad_norm))
-
-    src.data[:] += step_size / np.abs(g).mean() * g
-    return grad_norm, src.data[:].copy(), obj_act
+    obj_acts = [0] * len(units)
+    for b, unit in enumerate(units):
+        if grad_norms[b] not in (0, NAN_SKIPPED):  # the original prints nothing for a skipped step
+            best_unit = acts[b].argmax()
+            obj_acts[b] = acts[b][unit]
+            print("max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (best_unit, acts[b][best_unit], unit,
+                                                                        obj_acts[b], grad_norms[b]))
+    return grad_norms, obj_acts
 
 
-def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_code, params,
-                            clip=False, debug=False, unit=None, xy=0, upper_bound=None, lower_bound=None,
-                            debug_dir="debug"):
-    """Optimise the generator's code from `start_code` so that its image raises
-    `unit` (at (xy, xy) in conv layers) of `net`; return the last image the
-    classifier saw (1x3xHxW, BGR, mean-subtracted)."""
-    image_size = net.blobs["data"].data.shape[2:]
-    output_size = generator.blobs[gen_out_layer].data.shape[2:]
-    # top left of the classifier's input in the generated image (Python 2's integer division)
-    top, left = (output_size[0] - image_size[0]) // 2, (output_size[1] - image_size[1]) // 2
-    inside = np.s_[:, :, top:top + image_size[0], left:left + image_size[1]]
+def make_step_generator(net, x, x0, start, end, step_size, running):
+    """Backpropagate the classifier's change to each image, x - x0, through the
+    generator and step each `running` code along it; return each code's
+    gradient norm."""
+    src = net.blobs[start]  # the codes
+    dst = net.blobs[end]    # the generated images
 
-    print("Starting optimizing")
+    dst.diff[...] = x - x0
+    net.backward(start=nets.layer_of(net, end, last=True))
+    g = src.diff.copy()
+    dst.diff.fill(0.)  # reset the objective after each step
+    return [ascend(src.data[b:b + 1], g[b:b + 1], step_size) if running[b] else 0 for b in range(len(g))]
+
+
+def constrain(code, clip, upper_bound, lower_bound, L2):
+    """The code after the original's clip to [-1, 1] or per-unit bounds, and L2 decay."""
+    if clip:
+        code = np.clip(code, a_min=-1, a_max=1)
+    elif upper_bound is not None:  # each code unit within its own range
+        code = np.maximum(code, lower_bound)
+        code = np.minimum(code, upper_bound)
+    if 0 < L2 < 1:  # L2 decay of the code
+        code[:] *= L2
+    return code
+
+
+def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_code, params, units,
+                            clip=False, xy=0, upper_bound=None, lower_bound=None, debug_dir=None):
+    """Optimise one code per unit of `units`, all from `start_code` (1xD), so
+    that the generator's image raises the unit (at (xy, xy) in a spatial blob)
+    of `net`.  Returns, per unit, the last image the classifier saw (1x3xHxW,
+    BGR, mean-subtracted: not the most activating one, since activation and
+    recognisability are not correlated), its activation and the final code.
+    One unit is the original loop; with `debug_dir` each iteration's image is
+    saved there and labelled with its activation."""
+    n = len(units)
+    data = input_blob(net)
+    nets.set_batch(generator, gen_in_layer, n)
+    nets.set_batch(net, data, n)
+    inside = centre_crop(generator.blobs[gen_out_layer].data.shape, net.blobs[data].data.shape)
+
+    print("Starting optimizing" if n == 1 else "Starting optimizing %d units at once" % n)
     src = generator.blobs[gen_in_layer]
-    if src.data.shape != start_code.shape:
+    if src.data.shape[1:] != start_code.shape[1:]:
         raise UserError(f"the start code is {start_code.shape}; {gen_in_layer} takes {src.data.shape}")
-    src.data[:] = start_code.copy()[:]
-
-    best_xx = np.zeros(image_size)[np.newaxis]
-    best_act = -sys.maxsize
-    list_acts = []  # (debug image, activation)
+    src.data[:] = start_code
+    running = np.ones(n, dtype=bool)
+    best_xx, best_act = [None] * n, [-sys.maxsize] * n
+    debug_images = []  # (file, activation)
 
     for o in params:
-        layer = o["layer"]
         for i in range(o["iter_n"]):
-            step_size = o["start_step_size"] + ((o["end_step_size"] - o["start_step_size"]) * i) / o["iter_n"]
+            step_size = schedule(o["start_step_size"], o["end_step_size"], i, o["iter_n"])
 
-            # 1. the code through the generator gives an image x0
-            generator.forward(**{gen_in_layer: src.data[:]})
+            # 1. the codes through the generator give images x0
+            generator.forward(**{gen_in_layer: src.data})
             x0 = generator.blobs[gen_out_layer].data
             cropped_x0 = x0.copy()[inside]
 
-            # 2-3. the classifier's gradient at the unit moves the image to x
-            grad_norm_net, x, act = make_step_net(net, end=layer, unit=unit, image=cropped_x0, xy=xy,
-                                                  step_size=step_size)
-            # the latest image, not the most activating one: activation
-            # and recognizability are not correlated
-            best_xx = cropped_x0.copy()
-            best_act = act
+            # 2-3. the classifier's gradient at each unit moves its image to x
+            grad_norm_net, acts = make_step_net(net, o["layer"], units, cropped_x0, xy, step_size, running)
+            x = net.blobs[data].data
+            for b in np.flatnonzero(running):
+                best_xx[b], best_act[b] = cropped_x0[b:b + 1].copy(), acts[b]
 
-            # 4. x back into the generated image, 5. through the generator into the code
+            # 4. x back into the generated images, 5. through the generator into the codes
             updated_x0 = x0.copy()
             updated_x0[inside] = x.copy()
-            grad_norm_generator, updated_code = make_step_generator(generator, x=updated_x0, x0=x0, start=gen_in_layer,
-                                                                    end=gen_out_layer, step_size=step_size)
-            if clip:
-                updated_code = np.clip(updated_code, a_min=-1, a_max=1)
-            elif upper_bound is not None:  # each code unit within its own range
-                updated_code = np.maximum(updated_code, lower_bound)
-                updated_code = np.minimum(updated_code, upper_bound)
-            if 0 < o["L2"] < 1:  # L2 decay of the code
-                updated_code[:] *= o["L2"]
-            src.data[:] = updated_code
+            grad_norm_generator = make_step_generator(generator, updated_x0, x0, gen_in_layer, gen_out_layer,
+                                                      step_size, running)
+            for b in np.flatnonzero(running):
+                src.data[b:b + 1] = constrain(src.data[b:b + 1].copy(), clip, upper_bound, lower_bound, o["L2"])
 
-            if debug:
+            if debug_dir:
                 print(" > %s " % i)
                 name = os.path.join(debug_dir, "%03d.jpg" % i)
                 save_image(x.copy(), name)
-                list_acts.append((name, act))
+                debug_images.append((name, acts[0]))
 
-            if grad_norm_generator == 0:
-                print(" grad_norm_generator is 0")
-                break
-            elif grad_norm_net == 0:
-                print(" grad_norm_net is 0")
+            for b in np.flatnonzero(running):
+                if grad_norm_generator[b] == 0 or grad_norm_net[b] == 0:
+                    print("%s grad_norm_%s is 0" % ("" if n == 1 else " unit %s:" % units[b],
+                                                    "generator" if grad_norm_generator[b] == 0 else "net"))
+                    running[b] = False
+            if not running.any():
                 break
 
     print(" -------------------------")
-    print(" Result: obj act [%s] " % best_act)
-    if debug:
+    print(" Result: obj act %s " % (best_act if n > 1 else "[%s]" % best_act[0]))
+    if debug_dir:
         print("Saving list of activations...")
-        for name, act in list_acts:
+        for name, act in debug_images:
             collage.label_below(name, "%.2f" % act)
-    return best_xx
+    return best_xx, best_act, src.data.copy()
 
 
 def parse_args(argv=None):
@@ -170,13 +164,15 @@ def parse_args(argv=None):
     parser.add_argument("--start_lr", type=float, default=2.0, help="learning rate")
     parser.add_argument("--end_lr", type=float, default=-1.0, help="ending learning rate (< 0: start_lr)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the start code")
-    parser.add_argument("--xy", type=int, default=0, help="spatial position (xy, xy) of a conv unit")
+    parser.add_argument("--xy", type=int, default=0, help="spatial position (xy, xy) of a unit in a spatial blob")
     parser.add_argument("--opt_layer", help="encoder layer giving the start code of --init_file, e.g. fc6")
-    parser.add_argument("--act_layer", default="fc8", help="layer of the unit to activate")
-    parser.add_argument("--init_file", default="None", help="start from this image's code instead of noise")
+    parser.add_argument("--act_layer", default="fc8", help="blob of the unit to activate (any blob of the net)")
+    parser.add_argument("--init_file", type=optional_path, default=None,
+                        help="start from this image's code instead of noise (None: noise)")
     parser.add_argument("--debug", type=int, default=0, help="1: save every iteration's image to OUTPUT_DIR/debug")
     parser.add_argument("--clip", type=int, default=0, help="1: clip the code to [-1, 1]")
-    parser.add_argument("--bound", default="", help="file of the upper bound of each code unit (lower: 0)")
+    parser.add_argument("--bound", type=optional_path, default=None,
+                        help="file of the upper bound of each code unit (lower: 0)")
     parser.add_argument("--output_dir", default=".", help="output directory")
     parser.add_argument("--batch", type=int, default=1,
                         help="units optimised at once, in one forward/backward pass: faster, and equal to one at "
@@ -188,13 +184,6 @@ def parse_args(argv=None):
     parser.add_argument("--save_raw", action="store_true",
                         help="also write <image minus .jpg>.npz: the float32 BGR image and the final code")
     parser.add_argument("--offline", action="store_true", help="never download a missing model")
-
-    example = parser.add_argument_group("the example scripts' post-processing")
-    example.add_argument("--labels", choices=["unit", "synset", "places"], help="label each image with its unit")
-    example.add_argument("--label_file", help="the label file of --labels synset or places")
-    example.add_argument("--crop", type=actmax.parse_crop, help="crop each image to WxH+X+Y first")
-    example.add_argument("--collage", help="tile the images (with --debug 1: the iterations) into this file")
-    example.add_argument("--tile", type=actmax.parse_tile, default=(5, 1), help="collage COLUMNSxROWS")
     args = parser.parse_args(argv)
     if args.end_lr < 0:  # default to a constant learning rate
         args.end_lr = args.start_lr
@@ -204,9 +193,7 @@ def parse_args(argv=None):
         parser.error("--batch must be at least 1")
     if args.batch > 1 and args.debug:
         parser.error("--debug 1 saves one unit's iterations: use it with --batch 1")
-    if args.labels in ("synset", "places") and not args.label_file:
-        parser.error(f"--labels {args.labels} needs --label_file")
-    if args.init_file != "None" and not args.opt_layer:
+    if args.init_file and not args.opt_layer:
         parser.error("--init_file needs --opt_layer, the encoder layer that gives the code (e.g. fc6)")
     return args
 
@@ -214,78 +201,130 @@ def parse_args(argv=None):
 def needed_files(args):
     """The models and data files this run reads (fetched first when missing)."""
     files = [args.net_definition, args.net_weights, args.generator_definition, args.generator_weights]
-    if args.init_file != "None":
+    if args.init_file:
         files += [args.encoder_definition, args.encoder_weights, args.mean_file_mat, args.init_file]
-    return files + [path for path in (args.label_file, args.bound) if path]
+    return files + ([args.bound] if args.bound else [])
 
 
-def print_settings(args):
-    print("-------------")
-    for name in ["unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
-                 "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"]:
-        print(" %s: %s" % (name, getattr(args, name)))
-    print("-------------")
+def load_bound(path, shape):
+    """Upper and lower bounds of the code read as the original's --bound did:
+    the first n values of the file, and 0 below (the code is a ReLU output)."""
+    try:
+        upper = np.loadtxt(path, delimiter=" ", usecols=np.arange(0, shape[1]), unpack=True)
+    except (OSError, ValueError, IndexError) as error:
+        raise UserError(f"cannot read {shape[1]} bounds from {path}: {error}") from None
+    return upper.reshape(shape), np.zeros(shape)
 
 
-def save_output(args, unit, output_image, code):
+def output_name(output_dir, act_layer, unit, n_iters, L2, start_lr, seed):
+    """The original's file name: <dir>/<layer>_<unit>_<iters>_<L2>_<lr>__<seed>.jpg"""
+    return "%s/%s_%s_%s_%s_%s__%s.jpg" % (output_dir, act_layer, str(unit).zfill(4), str(n_iters).zfill(2),
+                                          L2, start_lr, seed)
+
+
+def save_raw(image_name, image, code):
+    """Beside the image: <name minus .jpg>.npz with the float32 BGR `image` it
+    was made from and the final `code`."""
+    path = os.path.splitext(image_name)[0] + ".npz"
+    with atomic_path(path) as temporary:
+        np.savez(temporary, image=image, code=code)
+    return path
+
+
+def debug_dir(output_dir):
+    """Where --debug 1 saves every iteration (the original used ./debug, which
+    its example script deleted and made again in whatever folder it ran)."""
+    return os.path.join(output_dir, "debug")
+
+
+def clear_debug_dir(folder):
+    """Make the debug folder, without the iterations of an earlier run in it."""
+    os.makedirs(folder, exist_ok=True)
+    for name in glob.glob(os.path.join(folder, "[0-9][0-9][0-9].jpg")):
+        os.remove(name)
+
+
+def load_nets(args):
+    """The generator, the classifier (as the original's caffe.Classifier), and
+    the encoder when starting from an image; every file is fetched and each
+    blob named is checked first, so a mistake is the one line printed."""
+    models.require(needed_files(args), offline=args.offline)
+    generator = nets.load(args.generator_definition, args.generator_weights, weight_gradients=False)
+    net = nets.classifier(args.net_definition, args.net_weights, mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
+                          weight_gradients=False)
+    for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
+        nets.check_blob(generator, blob, flag, "the generator")
+    for unit in args.unit:
+        check_unit(net, args.act_layer, unit, args.xy)
+    nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
+    encoder = None
+    if args.init_file:
+        encoder = nets.load(args.encoder_definition, args.encoder_weights)
+        nets.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
+    return SimpleNamespace(generator=generator, net=net, encoder=encoder)
+
+
+def start_code_and_bounds(args, loaded):
+    """The start code (a real image's, or None for noise) and the code's bounds."""
+    shape = loaded.generator.blobs[args.gen_in_layer].data.shape[1:]
+    init_code = None
+    if args.init_file:
+        data = read_image_for(loaded.encoder, args.init_file, args.mean_file_mat)
+        init_code = encode(loaded.encoder, data, args.opt_layer)
+        print("Loaded start code: ", init_code.shape)
+        shape = init_code.shape[1:]
+    upper_bound = lower_bound = None
+    if args.bound:
+        upper_bound, lower_bound = load_bound(args.bound, (1,) + shape)
+    return init_code, (1,) + shape, upper_bound, lower_bound
+
+
+def save_output(args, unit, image, code, frames):
     """The unit's image under the original's name (and with --save_raw its
-    arrays, with --debug the last iteration's image); return the name."""
-    filename = actmax.output_name(args.output_dir, args.act_layer, unit, args.n_iters, args.L2,
-                                  args.start_lr, args.seed)
-    save_image(output_image, filename)
+    arrays, with --debug the last iteration's image)."""
+    filename = output_name(args.output_dir, args.act_layer, unit, args.n_iters, args.L2, args.start_lr, args.seed)
+    save_image(image, filename)
     print("Saved to %s" % filename)
     if args.save_raw:
-        actmax.save_raw(filename, output_image, code)
+        save_raw(filename, image, code)
     if args.debug:
-        save_image(output_image, os.path.join(actmax.debug_dir(args.output_dir), "%03d.jpg" % args.n_iters))
+        last = os.path.join(debug_dir(args.output_dir), "%03d.jpg" % args.n_iters)
+        save_image(image, last)
+        frames.append(Frame(last, unit))
     return filename
+
+
+def visualise(args, loaded):
+    """Every unit of `args` with the nets loaded; returns what was made for each."""
+    params = [{"layer": args.act_layer, "iter_n": args.n_iters, "L2": args.L2,
+               "start_step_size": args.start_lr, "end_step_size": args.end_lr}]
+    init_code, shape, upper_bound, lower_bound = start_code_and_bounds(args, loaded)
+    folder = debug_dir(args.output_dir) if args.debug else None
+    if folder:
+        clear_debug_dir(folder)
+    results = []
+    for first in range(0, len(args.unit), args.batch):
+        units = args.unit[first:first + args.batch]
+        np.random.seed(args.seed)
+        start_code = init_code if init_code is not None else np.random.normal(0, 1, shape)
+        images, acts, codes = activation_maximization(
+            loaded.net, loaded.generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units,
+            clip=args.clip, xy=args.xy, upper_bound=upper_bound, lower_bound=lower_bound, debug_dir=folder)
+        for b, unit in enumerate(units):
+            frames = [Frame(os.path.join(folder, "%03d.jpg" % i), unit) for i in range(args.n_iters)
+                      if os.path.isfile(os.path.join(folder, "%03d.jpg" % i))] if folder else []
+            file = save_output(args, unit, images[b], codes[b:b + 1], frames)
+            results.append(Result(file, unit, float(acts[b]), frames))
+    return results
 
 
 def main(argv=None):
     args = parse_args(argv)
-    params = [{"layer": args.act_layer, "iter_n": args.n_iters, "L2": args.L2,
-               "start_step_size": args.start_lr, "end_step_size": args.end_lr}]
-
-    from_image = args.init_file != "None"
-    models.require(needed_files(args), offline=args.offline)
-    generator = nets.load(args.generator_definition, args.generator_weights, weight_gradients=False)
-    net = nets.classifier(args.net_definition, args.net_weights, mean=actmax.MEAN, channel_swap=(2, 1, 0),
-                          weight_gradients=False)
-    shape = generator.blobs[args.gen_in_layer].data.shape  # of the code being optimised
-    for unit in args.unit:
-        actmax.check_unit(net, args.act_layer, unit, args.xy, fc_layers, conv_layers)
-    print_settings(args)  # after the checks, so a mistake is the one line printed
-
-    if from_image:
-        encoder = nets.load(args.encoder_definition, args.encoder_weights)
-        init_code, _ = actmax.get_code(args.init_file, args.opt_layer, encoder, args.mean_file_mat)
-        print("Loaded start code: ", init_code.shape)
-    upper_bound = lower_bound = None
-    if args.bound != "":
-        upper_bound, lower_bound = actmax.load_bound(args.bound, init_code.shape if from_image else shape)
-
-    if args.debug:
-        actmax.clear_debug_dir(args.output_dir)
-    files = []
-    for first in range(0, len(args.unit), args.batch):
-        units = args.unit[first:first + args.batch]
-        np.random.seed(args.seed)
-        start_code = init_code if from_image else np.random.normal(0, 1, shape)
-        if args.batch == 1:
-            output_image = activation_maximization(net, generator, args.gen_in_layer, args.gen_out_layer,
-                                                   start_code, params, clip=args.clip, unit=units[0], xy=args.xy,
-                                                   debug=args.debug, upper_bound=upper_bound,
-                                                   lower_bound=lower_bound, debug_dir=actmax.debug_dir(args.output_dir))
-            results = [(output_image, generator.blobs[args.gen_in_layer].data.copy())]
-        else:
-            images, codes = actmax_batch.activation_maximization_batch(
-                net, generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units, fc_layers,
-                clip=args.clip, xy=args.xy, upper_bound=upper_bound, lower_bound=lower_bound)
-            results = [(image, codes[i:i + 1]) for i, image in enumerate(images)]
-        files += [save_output(args, unit, image, code) for unit, (image, code) in zip(units, results)]
-
-    if args.crop or args.labels or args.collage:
-        actmax.finish_example(files, args.unit, net.blobs["data"].data.shape[2:], args)
+    loaded = load_nets(args)
+    print_settings(args, ["unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
+                          "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])
+    # (after the checks, so a mistake is the one line printed)
+    visualise(args, loaded)
 
 
 if __name__ == "__main__":

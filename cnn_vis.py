@@ -24,6 +24,7 @@ from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_u
 from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
 from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence
 from prefinput.image import imread, imsave
+from prefinput.steps import input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')
 
@@ -118,7 +119,7 @@ def regularizer_terms(args, img_region, init_region):
 
 def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, mean_img):
     """num_steps of interleaved region updates on img, in place."""
-    H, W = net.blobs['data'].data.shape[2:]
+    H, W = net.blobs[input_blob(net)].data.shape[2:]
     regions_even, regions_odd = get_regions(img.shape[2:], (H, W))
     pixel_learning_rates = 1.0 / count_regions_per_pixel(img.shape[2:], regions_even + regions_odd)
     # The schedules (TV weight up, learning rate down) restart at each size.
@@ -158,7 +159,8 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
             if args.iter_behavior:  # the original prints for any behaviour
                 print('Finished iteration %d / %d for size %d / %d'
                       % (t + 1, args.num_steps, size_idx + 1, num_sizes))
-                print_progress(args, net, img, img_region, cnn_grad, step, terms, weights)
+                neuron = (args.target_layer, args.target_neuron) if args.image_type == 'amplify_neuron' else None
+                print_progress(net, img, img_region, cnn_grad, step, terms, weights, neuron)
             img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
             if 'show' in args.iter_behavior:
                 show_image(img_uint, args.show_width, args.show_height)
@@ -170,17 +172,19 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
 def setup_net(args):
     """The net, in the mode asked for, and the objective on its target layer."""
     import caffe
+    # Every file first (fetched where missing), so that a missing one is a line before Caffe starts.
+    paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
+    models.require(paths + ([args.initial_image] if args.initial_image else []))
     gpu = None if args.gpu is None else args.gpu >= 0
     nets.set_mode(gpu)
     if gpu:
         caffe.set_device(args.gpu)
-    paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
-    models.require(paths + ([args.initial_image] if args.initial_image else []))
     # A patched copy of the definition: force_backward, and the batch size on its input.
     net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
-    if args.target_layer not in net.blobs or args.target_layer not in list(net._layer_names):
-        raise UserError("the net has no layer and blob named '%s'; see its prototxt (for GoogLeNet, "
+    if args.target_layer not in net.blobs:
+        raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
                         "googlenet_layers.txt)" % args.target_layer)
+    nets.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     if args.image_type == 'amplify_layer':
         return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
     channels = net.blobs[args.target_layer].data.shape[1]
@@ -206,7 +210,7 @@ def main(argv=None):
     check_outputs(args)
     net, objective = setup_net(args)
     mean_img = np.load(os.path.expandvars(args.mean_image))
-    _, C, H, W = net.blobs['data'].data.shape
+    _, C, H, W = net.blobs[input_blob(net)].data.shape
 
     base_size = (H, W) if args.initial_image is None else imread(args.initial_image).shape[:2]
     print('base_size is %r' % (base_size,))

@@ -15,7 +15,9 @@ import sys
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import ppgn
+from prefinput import nets, ppgn
+from prefinput.results import Frame, Result
+from prefinput.steps import centre_crop, image_size, input_blob, normalised_step, schedule
 
 
 class Sampler:
@@ -24,13 +26,12 @@ class Sampler:
         """Backpropagate an image gradient (at blob `end`) to the code (`start`)."""
         dst = generator.blobs[end]
         dst.diff[...] = diff
-        generator.backward(start=end)
+        generator.backward(start=nets.layer_of(generator, end, last=True))
         g = generator.blobs[start].diff.copy()
         dst.diff.fill(0.)  # reset the objective after each step
         return g
 
-    def h_autoencoder_grad(self, h, generator, encoder, gen_in_layer, gen_out_layer, code_layer,
-                           topleft, inpainting):
+    def h_autoencoder_grad(self, h, generator, encoder, gen_in_layer, gen_out_layer, code_layer, inpainting):
         """The prior term E(G(h)) - h: the gradient of log p(h) that an
         autoencoder of h gives (Alain & Bengio 2014), here the "upside down"
         autoencoder h -> x -> h made of G and E."""
@@ -38,12 +39,12 @@ class Sampler:
         x = generator.blobs[gen_out_layer].data.copy()
 
         # Crop the generator's image (256x256) to the encoder's input (227x227)
-        size = ppgn.image_size(encoder)
-        cropped_x = x[:, :, topleft[0]:topleft[0] + size[0], topleft[1]:topleft[1] + size[1]]
+        cropped_x = x[centre_crop(x.shape, image_size(encoder))]
         if inpainting is not None:
             cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
 
-        encoder.forward(data=cropped_x, end=ppgn.last_writer(encoder, code_layer))  # no further: the rest is unused
+        # no further than the code's last writer (its ReLU): the rest is unused
+        encoder.forward(**{input_blob(encoder): cropped_x}, end=nets.layer_of(encoder, code_layer, last=True))
         code = encoder.blobs[code_layer].data
         return code - h
 
@@ -56,16 +57,14 @@ class Sampler:
                  output_dir=None, reset_every=0, save_every=1, code_layer='fc6'):
         """Run the chain: `n_iters` + 1 steps on each condition in turn.
         Returns the last sample (1x3xHxW, BGR) and the kept samples, a list
-        of (image, file name, label)."""
-        image_size = ppgn.image_size(condition_net)
-        generator_output_size = image_generator.blobs[gen_out_layer].data.shape[2:]
-        topleft = ppgn.compute_topleft(image_size, generator_output_size)
-        topleft_DAE = ppgn.compute_topleft(ppgn.image_size(image_encoder), generator_output_size)
+        of ppgn.Sample (image, file name, label, unit)."""
+        # the condition net's view of the generator's image
+        inside = centre_crop(image_generator.blobs[gen_out_layer].data.shape, image_size(condition_net))
 
         src = image_generator.blobs[gen_in_layer]
         assert src.data.shape == start_code.shape, "the start code does not fit the generator's input"
 
-        last_xx = np.zeros(condition_net.blobs['data'].data.shape)  # the last sample
+        last_xx = np.zeros(condition_net.blobs[input_blob(condition_net)].data.shape)  # the last sample
         last_prob = -sys.maxsize
         h = start_code.copy()
         condition_idx = 0
@@ -73,18 +72,18 @@ class Sampler:
         i = 0
 
         while True:
-            step_size = lr + ((lr_end - lr) * i) / n_iters
+            step_size = schedule(lr, lr_end, i, n_iters)
             condition = conditions[condition_idx]
 
             # 1. The epsilon1 term: d log p(h) / dh
             d_prior = self.h_autoencoder_grad(h=h, generator=image_generator, encoder=image_encoder,
                                               gen_in_layer=gen_in_layer, gen_out_layer=gen_out_layer,
-                                              code_layer=code_layer, topleft=topleft_DAE, inpainting=inpainting)
+                                              code_layer=code_layer, inpainting=inpainting)
 
             # 2. The epsilon2 term: x = G(h), crop it to the condition net's input.  Step 1 has
             # just computed G(h) (the original computed it again, the same numbers)
             x = image_generator.blobs[gen_out_layer].data.copy()
-            cropped_x = x[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]]
+            cropped_x = x[inside]
             cropped_x_copy = cropped_x.copy()
             if inpainting is not None:
                 cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
@@ -97,15 +96,13 @@ class Sampler:
                 # ... only inside the hole; outside it, match the context image
                 d_condition_x[:] *= inpainting['mask']
                 d_context_x256 = np.zeros_like(x)
-                d_context_x256[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]] = \
-                    (inpainting['image'] - cropped_x_copy) * inpainting['mask_neg']
+                d_context_x256[inside] = (inpainting['image'] - cropped_x_copy) * inpainting['mask_neg']
                 d_context_h = self.backward_from_x_to_h(generator=image_generator, diff=d_context_x256,
                                                         start=gen_in_layer, end=gen_out_layer)
 
             # ... and on through the generator to h: d log p(y|h) / dh
             d_condition_x256 = np.zeros_like(x)
-            d_condition_x256[:, :, topleft[0]:topleft[0] + image_size[0], topleft[1]:topleft[1] + image_size[1]] = \
-                d_condition_x.copy()
+            d_condition_x256[inside] = d_condition_x.copy()
             d_condition = self.backward_from_x_to_h(generator=image_generator, diff=d_condition_x256,
                                                     start=gen_in_layer, end=gen_out_layer)
 
@@ -121,7 +118,7 @@ class Sampler:
             if inpainting is not None:
                 d_h += inpainting['epsilon4'] * d_context_h
 
-            h += step_size / np.abs(d_h).mean() * d_h
+            h += normalised_step(d_h, step_size)
             h = np.clip(h, a_min=0, a_max=30)  # keep the code within a realistic range
 
             # For diversity in long chains: a fresh random code (and a random epsilon1) every N steps
@@ -134,7 +131,8 @@ class Sampler:
 
             # Keep every N-th sample that passes the threshold
             if save_every > 0 and i % save_every == 0 and prob > threshold:
-                list_samples.append((last_xx.copy(), ppgn.sample_name(output_dir, i), self.get_label(condition)))
+                list_samples.append(ppgn.Sample(last_xx.copy(), ppgn.sample_name(output_dir, i),
+                                                self.get_label(condition), condition.get('unit')))
 
             if norm(d_h) == 0:
                 print(" d_h is 0")
@@ -151,3 +149,21 @@ class Sampler:
         print("-------------------------")
         print("Last sample: prob [%s] " % last_prob)
         return last_xx, list_samples
+
+
+def sampling_settings(args):
+    """Sampler.sampling's settings from either sampling program's command line."""
+    return dict(gen_in_layer=args.gen_in_layer, gen_out_layer=args.gen_out_layer,
+                n_iters=args.n_iters, lr=args.lr, lr_end=args.lr_end, threshold=args.threshold,
+                layer=args.act_layer, epsilon1=args.epsilon1, epsilon2=args.epsilon2, epsilon3=args.epsilon3,
+                output_dir=args.output_dir, reset_every=args.reset_every, save_every=args.save_every,
+                code_layer=args.opt_layer)
+
+
+def save_results(args, filename, shown, last_sample, samples, unit=None):
+    """The final image `shown`, the kept samples and (--save_raw) the arrays,
+    written as the original named them; returns the Result the example
+    driver reads (`unit`: the condition the final image was made under)."""
+    ppgn.save_results(filename, shown, last_sample, samples, write_labels=args.write_labels,
+                      raw_settings=vars(args) if args.save_raw else None)
+    return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples])

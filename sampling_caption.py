@@ -14,9 +14,10 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, ppgn
-from prefinput.cli import UserError, add_setting_flags, run
-from sampler import Sampler
+from prefinput import models, nets, ppgn
+from prefinput.cli import UserError, add_setting_flags, print_settings, run
+from prefinput.steps import input_blob
+from sampler import Sampler, sampling_settings, save_results
 
 # The LRCN captioner's blobs: it reads the image's features, and gives the
 # log-probability of each word of the vocabulary
@@ -38,12 +39,13 @@ class CaptionConditionalSampler(Sampler):
         with respect to the image: the LSTM reads the sentence one word at a
         time, each word's gradient reaches the features, their sum goes back
         through the feature extractor."""
-        src = net.blobs['data']
+        data = input_blob(net)
+        src = net.blobs[data]
         dst = net.blobs[end]
         sentence = condition['sentence']
 
         # The features do not change from word to word (the original recomputed them for each)
-        net.forward(data=image, end=end)
+        net.forward(**{data: image}, end=nets.layer_of(net, end))
         descriptor = net.blobs[end].data
 
         grad_sum = np.zeros_like(self.lstm.blobs[FEATURES].data)
@@ -68,7 +70,7 @@ class CaptionConditionalSampler(Sampler):
         obj_prob = np.mean(probs)  # the mean probability of the words
 
         dst.diff[...] = grad_sum[0]
-        net.backward(start=end)
+        net.backward(start=nets.layer_of(net, end))
         g = src.diff.copy()
         dst.diff.fill(0.)  # reset the objective after each step
         return g, obj_prob, {}
@@ -95,23 +97,29 @@ def parse_args(argv=None):
     parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--sentence', metavar='w', type=str, default="", nargs='?',
                         help='Sentence to condition on, words joined by _')
-    parser.add_argument('--captioner_definition', metavar='b', type=str,
-                        default=ppgn.nets_path('lrcn', 'lrcn_word_to_preds.deploy.prototxt'),
-                        help='Definition of the LSTM that reads the features (weights: --net_weights)')
-    add_setting_flags(parser, ['vocab_file'])
-    args = ppgn.finish_args(parser.parse_args(argv))
+    add_setting_flags(parser, ['captioner_definition', 'vocab_file'])
+    args = ppgn.parse(parser, argv)
     if not args.sentence:
         raise UserError("--sentence is required: words joined by _, e.g. a_red_car_on_a_road")
     return args
 
 
+def needed_files(args):
+    return [args.net_definition, args.net_weights, args.captioner_definition, args.vocab_file] + \
+        ppgn.image_net_files(args.encoder_definition, args.encoder_weights, args.generator_definition,
+                             args.generator_weights, args.init_file, args.mean_file_mat)
+
+
 def load_nets(args):
     """The feature extractor and the LSTM (one weights file holds both), the
-    encoder and the generator."""
-    models.require([args.vocab_file] + ppgn.start_files(args), offline=args.offline)
-    net = ppgn.load_net(args.net_definition, args.net_weights, args.offline)
-    lstm = ppgn.load_net(args.captioner_definition, args.net_weights, args.offline)
-    encoder, generator = ppgn.load_image_nets(args)
+    encoder and the generator, every file fetched first and the sentence checked."""
+    models.require(needed_files(args), offline=args.offline)
+    net = nets.load(args.net_definition, args.net_weights)
+    lstm = nets.load(args.captioner_definition, args.net_weights)
+    encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
+                                              args.generator_definition, args.generator_weights,
+                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer)
+    caption_condition(args, net, lstm)
     return net, lstm, encoder, generator
 
 
@@ -121,21 +129,20 @@ def caption_condition(args, net, lstm):
     batch = lstm.blobs[FEATURES].data.shape[0]
     if len(sentence) > batch:
         raise UserError(f"the sentence has {len(sentence) - 1} words; the captioner reads at most {batch - 1}")
-    if args.act_layer not in net.blobs:
-        raise UserError(f"--act_layer {args.act_layer}: no such layer in the feature extractor")
+    nets.check_blob(net, args.act_layer, "--act_layer", "the feature extractor")
     if net.blobs[args.act_layer].data[0].size != lstm.blobs[FEATURES].data[0].size:
         raise UserError(f"--act_layer {args.act_layer} does not give the {lstm.blobs[FEATURES].data[0].size} "
                         f"features the captioner reads")
     return {"sentence": sentence, "readable": args.sentence.replace("_", " ")}
 
 
-def sample(args, nets):
-    """One chain with the nets already loaded; returns the final image's path."""
-    net, lstm, encoder, generator = nets
+def sample(args, loaded):
+    """One chain with the nets already loaded; returns what it made (a Result)."""
+    net, lstm, encoder, generator = loaded
     conditions = [caption_condition(args, net, lstm)]
 
     np.random.seed(args.seed)
-    if args.init_file != "None":
+    if args.init_file:
         start_code, _ = ppgn.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat)
         print("Loaded start code: ", start_code.shape)
     else:
@@ -144,23 +151,22 @@ def sample(args, nets):
     sampler = CaptionConditionalSampler(lstm)
     output_image, list_samples = sampler.sampling(
         condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
-        conditions=conditions, **ppgn.sampling_settings(args))
+        conditions=conditions, **sampling_settings(args))
 
     filename = "%s/%s_%04d_%s_h_%s_%s_%s__%s.jpg" % (
         args.output_dir, args.act_layer, args.n_iters, args.lr,
         args.epsilon1, args.epsilon2, args.epsilon3, args.seed)
-    ppgn.save_results(args, filename, output_image, output_image, list_samples)
-    return filename
+    return save_results(args, filename, output_image, output_image, list_samples)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    nets = load_nets(args)  # first, so that a missing file stops the program in one line
-    ppgn.print_summary(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
-                              'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
-                              'opt_layer', 'act_layer', 'init_file', 'output_dir',
-                              'net_weights', 'net_definition', 'captioner_definition'])
-    sample(args, nets)
+    loaded = load_nets(args)  # first, so that a mistake stops the program in one line
+    print_settings(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
+                          'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
+                          'opt_layer', 'act_layer', 'init_file', 'output_dir',
+                          'net_weights', 'net_definition', 'captioner_definition'])
+    sample(args, loaded)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,5 @@
 """Timers, the arithmetic floor, a per-layer profile and subprocess runs with
 their peak memory: what bench/run.py measures with."""
-import os
 import subprocess
 import tempfile
 import time

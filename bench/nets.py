@@ -21,8 +21,8 @@ WEIGHTED = ("Convolution", "Deconvolution", "InnerProduct")
 
 
 def reference_copy(definition, cache, name):
-    """`<cache>/<name>.prototxt`, a copy of the reference `definition`, so that
-    the registry's patched copies land in the cache, not beside the reference."""
+    """`<cache>/<name>.prototxt`, a copy of the reference `definition`, beside
+    which the random weights are saved."""
     if not os.path.isfile(definition):
         raise UserError(f"net definition not found: {definition}; fetch it with nets/download.sh, "
                         "or point the flags of bench/run.py --help at a copy")

@@ -223,7 +223,7 @@ def main(argv=None):
     lower_bound = np.zeros(start_code.shape)
     image = act_max(net, generator, start_code, params, args.unit, upper_bound=upper_bound, lower_bound=lower_bound)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from prefinput.actmax import save_image
+    from prefinput.image import save_image
     name = "%s/%s_%04d.jpg" % (args.output_dir, args.act_layer, args.unit)
     save_image(image, name)
     np.savez(name[:-len(".jpg")] + ".npz", image=image)  # for the benchmark's comparison

@@ -61,7 +61,7 @@ def parse_args(argv=None):
     parser.add_argument("--reps", type=int, default=5, help="repetitions (the median is reported)")
     parser.add_argument("--batch", type=int, default=len(UNITS), help="units per pass in the batched mode")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "prefinput-bench"),
-                        help="folder for the random caffemodels and patched prototxts")
+                        help="folder for the random caffemodels")
     parser.add_argument("--skip", nargs="*", default=[], choices=["actmax", "profile", "sweep", "ppgn"],
                         help="sections to leave out")
     add_setting_flags(parser, ["net_definition", "generator_definition", "ppgn_generator_definition"])
@@ -72,7 +72,7 @@ class Nets:
     """The benchmark's nets, each loaded once, the way each mode loads them."""
 
     def __init__(self, args):
-        from prefinput import actmax, nets as registry, prototxt
+        from prefinput import nets as registry, prototxt
         cache = args.cache
         os.makedirs(cache, exist_ok=True)
         self.classifier = nets.reference_copy(args.net_definition, cache, "caffenet")
@@ -90,7 +90,7 @@ class Nets:
         self.orig_ppgn_generator = self.load_original(self.ppgn_generator)
         self.encoder = self.load_original(self.classifier)
         # As act_max.py and the samplers load them
-        self.net = registry.classifier(self.classifier, self.weights[self.classifier], mean=actmax.MEAN,
+        self.net = registry.classifier(self.classifier, self.weights[self.classifier], mean=registry.CLASSIFIER_MEAN,
                                        channel_swap=(2, 1, 0), weight_gradients=False)
         self.gen = registry.load(self.generator, self.weights[self.generator], weight_gradients=False)
         self.ppgn_gen = registry.load(self.ppgn_generator, self.weights[self.ppgn_generator],
@@ -98,9 +98,9 @@ class Nets:
 
     def one_at_a_time(self):
         """Our nets at batch 1 again after the batched mode."""
-        from prefinput.actmax_batch import set_batch
-        set_batch(self.gen, "feat", 1)
-        set_batch(self.net, "data", 1)
+        from prefinput import nets as registry
+        registry.set_batch(self.gen, "feat", 1)
+        registry.set_batch(self.net, "data", 1)
 
     def load_original(self, path):
         import caffe
@@ -113,9 +113,8 @@ def actmax_modes(n, steps, batch):
     """{mode: function(rep) running one repetition -> (unit-iterations,
     {unit: image})}; one unit per repetition (in turn) but for the batch."""
     import act_max
-    from prefinput import actmax, actmax_batch
     shape = n.gen.blobs["feat"].data.shape
-    upper, lower = actmax.load_bound(n.bound, shape)
+    upper, lower = act_max.load_bound(n.bound, shape)
     params = [{"layer": SWEEP["act_layer"], "iter_n": steps, "L2": SWEEP["L2"],
                "start_step_size": SWEEP["start_lr"], "end_step_size": SWEEP["end_lr"]}]
     start = np.random.RandomState(SWEEP["seed"]).normal(0, 1, shape)
@@ -129,13 +128,13 @@ def actmax_modes(n, steps, batch):
     def faithful_mode(rep):
         n.one_at_a_time()
         unit = UNITS[rep % len(UNITS)]
-        return steps, {unit: act_max.activation_maximization(n.net, n.gen, "feat", "deconv0", start, params,
-                                                             unit=unit, upper_bound=upper, lower_bound=lower)}
+        images, _, _ = act_max.activation_maximization(n.net, n.gen, "feat", "deconv0", start, params, [unit],
+                                                       upper_bound=upper, lower_bound=lower)
+        return steps, {unit: images[0]}
 
     def batched_mode(rep):
-        images, _ = actmax_batch.activation_maximization_batch(
-            n.net, n.gen, "feat", "deconv0", start, params, units, act_max.fc_layers, upper_bound=upper,
-            lower_bound=lower)
+        images, _, _ = act_max.activation_maximization(n.net, n.gen, "feat", "deconv0", start, params, units,
+                                                       upper_bound=upper, lower_bound=lower)
         return steps * len(units), dict(zip(units, images))
 
     return {"original": original_mode, "faithful": faithful_mode, f"batched {batch}": batched_mode}

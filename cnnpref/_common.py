@@ -3,7 +3,6 @@ one pass down and up the CNN, the generator's crop, parameter schedules,
 L-BFGS-B and the intermediate files.  Float operations keep the original's
 order; the golden tests hold them to it."""
 import itertools
-import numbers
 import os
 from datetime import datetime
 
@@ -13,20 +12,11 @@ import scipy.io as sio
 from scipy.optimize import minimize
 
 from prefinput.files import atomic_path
+from prefinput.nets import layer_of
+from prefinput.steps import centre_crop, input_blob
+from prefinput.steps import py2_div, schedule  # noqa: F401  (the variants and the tests take them from here)
 
 from .utils import img_deprocess, normalise_img
-
-
-def py2_div(a, b):
-    """a / b as Python 2 computed it: floor division when both are integers."""
-    if isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral):
-        return a // b
-    return a / b
-
-
-def schedule(start, end, t, n):
-    """The value at step t of n going linearly from start towards end."""
-    return start + py2_div(t * (end - start), n)
 
 
 def random_image(img_size):
@@ -66,14 +56,16 @@ def units_loss(features, feature_mask, feature_weight):
 
 def gradient_at_image(net, layer, img, feat_grad):
     """Forward `img` (3 x H x W, preprocessed) to `layer`, back-propagate
-    feat_grad from there; return (the layer's features, the image gradient)."""
-    net.blobs['data'].data[0] = img
-    net.forward(end=layer)
+    feat_grad from there; return (the layer's features, the image gradient).
+    `layer` is a blob; the passes go to and from the layer that computes it."""
+    data, computed_by = net.blobs[input_blob(net)], layer_of(net, layer)
+    data.data[0] = img
+    net.forward(end=computed_by)
     features = net.blobs[layer].data[0].copy()
     net.blobs[layer].diff[0] = feat_grad
-    net.backward(start=layer)
+    net.backward(start=computed_by)
     net.blobs[layer].diff.fill(0.)
-    return features, net.blobs['data'].diff[0].copy()
+    return features, data.diff[0].copy()
 
 
 def normalise_gradient(grad):
@@ -105,10 +97,9 @@ class Generator:
         self.input_layer = blob_names[0] if input_layer is None else input_layer
         self.output_layer = blob_names[-1] if output_layer is None else output_layer
         self.code_shape = net_gen.blobs[self.input_layer].data.shape[1:]
-        img_size = net.blobs['data'].data.shape[-3:]
+        img_size = net.blobs[input_blob(net)].data.shape[-3:]
         img_size_gen = net_gen.blobs[self.output_layer].data.shape[-3:]
-        top, left = (img_size_gen[1] - img_size[1]) // 2, (img_size_gen[2] - img_size[2]) // 2
-        self.crop = (slice(None), slice(top, top + img_size[1]), slice(left, left + img_size[2]))
+        self.crop = centre_crop(img_size_gen, img_size)
 
     def image(self, code):
         """The cropped image (3 x H x W) generated from `code`."""

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from prefinput.steps import input_blob
+
 from ._common import (Generator, gradient_at_image, initial_code, intermediate_dir, intermediate_saver,
                       normalise_gradient, report, save_jpg, schedule, target_gradient)
 from .utils import img_deprocess
@@ -42,7 +44,7 @@ def generate_image(net_gen, net, layer, feature_mask,
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_dgn_gd')
     generator = Generator(net_gen, net, input_layer_gen, output_layer_gen)
     initial_gen_feat = initial_code(generator, initial_gen_feat, save_path)
-    img_mean = net.transformer.mean['data']
+    img_mean = net.transformer.mean[input_blob(net)]
     save = intermediate_saver(save_path, save_intermediate_every, img_mean)
 
     feat_gen = initial_gen_feat

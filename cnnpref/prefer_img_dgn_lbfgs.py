@@ -2,6 +2,8 @@
 generator network (the generator is the image prior)."""
 import numpy as np
 
+from prefinput.steps import input_blob
+
 from ._common import Generator, initial_code, intermediate_dir, intermediate_saver, minimize_units
 from .utils import img_deprocess
 
@@ -34,7 +36,7 @@ def generate_image(net_gen, net, layer, feature_mask,
     initial_gen_feat = initial_code(generator, initial_gen_feat, save_path)
     if gen_feat_bounds is None:
         gen_feat_bounds = [(0., 100.)] * int(np.prod(generator.code_shape))
-    img_mean = net.transformer.mean['data']
+    img_mean = net.transformer.mean[input_blob(net)]
 
     code = minimize_units(net, layer, feature_mask, feature_weight,
                           initial_gen_feat.flatten(), gen_feat_bounds, maxiter, disp,

@@ -3,6 +3,8 @@ import os
 
 import numpy as np
 
+from prefinput.steps import input_blob
+
 from ._common import (gradient_at_image, intermediate_dir, intermediate_saver, normalise_gradient, random_image,
                       report, save_jpg, schedule, shift, target_gradient)
 from .utils import (TV_norm, clip_extreme_pixel, clip_small_contribution_pixel, clip_small_norm_pixel,
@@ -51,8 +53,9 @@ def generate_image(net, layer, feature_mask,
     `save_intermediate_path` (default ./prefer_img_gd_<timestamp>).
     """
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_gd')
-    img_size = net.blobs['data'].data.shape[-3:]
-    img_mean = net.transformer.mean['data']
+    data = input_blob(net)
+    img_size = net.blobs[data].data.shape[-3:]
+    img_mean = net.transformer.mean[data]
 
     # the regularisers' scale: half the norm of a random image, drawn even
     # when they are off so that the random draws stay the original's

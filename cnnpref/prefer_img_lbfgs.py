@@ -3,6 +3,8 @@ import os
 
 import numpy as np
 
+from prefinput.steps import input_blob
+
 from ._common import intermediate_dir, intermediate_saver, minimize_units, py2_div, random_image, save_jpg
 from .utils import img_deprocess, img_preprocess
 
@@ -24,8 +26,9 @@ def generate_image(net, layer, feature_mask,
     ./prefer_img_lbfgs_<timestamp>).
     """
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_lbfgs')
-    img_size = net.blobs['data'].data.shape[-3:]
-    img_mean = net.transformer.mean['data']
+    data = input_blob(net)
+    img_size = net.blobs[data].data.shape[-3:]
+    img_mean = net.transformer.mean[data]
     bounds = _pixel_bounds(img_mean, np.prod(img_size))
 
     if initial_image is None:

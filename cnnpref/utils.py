@@ -8,6 +8,9 @@ for bit.  Images come in two layouts: the user's H x W x RGB, and Caffe's
 import numpy as np
 import scipy.ndimage as nd
 
+from prefinput.nets import layer_of
+from prefinput.steps import centre_crop, input_blob
+
 IMAGENET_MEAN_BGR = np.float32([104, 117, 123])
 
 
@@ -34,9 +37,10 @@ def normalise_img(img):
 def get_cnn_features(net, img, layer_list):
     """{layer: features of `img` (H x W x RGB) at that layer} for each layer in
     layer_list; the net's input is reshaped to one image."""
-    h, w = net.blobs['data'].data.shape[-2:]
-    net.blobs['data'].reshape(1, 3, h, w)
-    net.blobs['data'].data[0] = img_preprocess(img, net.transformer.mean['data'])
+    data = input_blob(net)
+    h, w = net.blobs[data].data.shape[-2:]
+    net.blobs[data].reshape(1, 3, h, w)
+    net.blobs[data].data[0] = img_preprocess(img, net.transformer.mean[data])
     net.forward()
     return {layer: net.blobs[layer].data[0].copy() for layer in layer_list}
 
@@ -137,10 +141,8 @@ def _fit_2d_mask(mask, shape):
     if mask.shape == tuple(shape):
         return mask
     fitted = np.ones(shape)
-    n1, n2 = min(mask.shape[0], shape[0]), min(mask.shape[1], shape[1])
-    src = np.ix_(np.arange(n1) + (mask.shape[0] - n1) // 2, np.arange(n2) + (mask.shape[1] - n2) // 2)
-    dst = np.ix_(np.arange(n1) + (shape[0] - n1) // 2, np.arange(n2) + (shape[1] - n2) // 2)
-    fitted[dst] = mask[src]
+    common = min(mask.shape[0], shape[0]), min(mask.shape[1], shape[1])
+    fitted[centre_crop(shape, common)] = mask[centre_crop(mask.shape, common)]
     return fitted
 
 
@@ -195,20 +197,21 @@ def create_receptive_field_mask(net, layer, feat_mask):
     The pixels are found by back-propagating from the units on three random
     images (three draws from np.random, as the original).
     """
-    channels, h, w = net.blobs['data'].data.shape[1:]
+    data, computed_by = net.blobs[input_blob(net)], layer_of(net, layer)
+    channels, h, w = data.data.shape[1:]
     if feat_mask.ndim == 1 or (feat_mask.ndim == 3 and feat_mask.shape[1] == 1 and feat_mask.shape[2] == 1):
         return np.ones((h, w, channels), dtype=np.uint8)
     units = feat_mask > 0
     reached = np.zeros((h, w), dtype=np.uint8)
     for _ in range(3):
         noise_img = np.float32(np.random.randint(0, 256, (channels, h, w)))
-        net.blobs['data'].data[0] = noise_img - noise_img.mean()
-        net.forward(end=layer)
+        data.data[0] = noise_img - noise_img.mean()
+        net.forward(end=computed_by)
         net.blobs[layer].diff.fill(0.)
         net.blobs[layer].diff[0][units] = 10.
-        net.backward(start=layer)
+        net.backward(start=computed_by)
         net.blobs[layer].diff.fill(0.)
-        grad = net.blobs['data'].diff[0]
+        grad = data.diff[0]
         reached = reached + (np.sum(np.abs(grad) > 0, axis=0) > 0)
     rows, cols = np.nonzero(reached)
     img_mask = np.zeros((h, w, channels), dtype=np.uint8)

@@ -5,7 +5,11 @@
 #
 #   nets/patch_prototxt.sh deploy.prototxt [-o OUT] [--relu-out-of-place] [--batch-size N] ...
 #
-# Writes deploy.patched.prototxt beside it (see --help); deploy.prototxt is untouched.
+# Prints the path of the patched copy; deploy.prototxt is untouched. The copy
+# is deploy.patched.prototxt beside it when it lies under NETS_DIR, else in a
+# cache keyed by its content and the options,
+# ${PREFINPUT_PROTOTXT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/preferred-inputs/prototxt}/<key>/
+# (see --help).
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$repo/.venv/bin/python}
 [ -x "$python" ] || python=python3

@@ -24,12 +24,25 @@ def run(main, *args):
 
 
 def setting(name):
-    """settings.<name>, unless the environment variable NAME (in capitals) is set."""
+    """The default <name> (prefinput.defaults, which settings.py shows),
+    unless the environment variable NAME (in capitals) is set."""
     value = os.environ.get(name.upper())
     if value is not None:
         return value
-    import settings
-    return getattr(settings, name)
+    from prefinput import defaults
+    return getattr(defaults, name)
+
+
+def optional_path(text):
+    """A path flag's value: the originals' scripts pass the word None for no file."""
+    return None if text in ("None", "") else text
+
+
+def truthy(value):
+    """A switch given as 1/0, true/false, yes/no, on/off, or a bool."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def add_setting_flags(parser, names, defaults=None):
@@ -47,3 +60,11 @@ def existing_file(path, what, hint="check the path"):
     if not os.path.isfile(path):
         raise UserError(f"{what} not found: {path}; {hint}")
     return path
+
+
+def print_settings(args, names):
+    """The parameter summary the originals print before they start."""
+    print("-------------")
+    for name in names:
+        print(" %s: %s" % (name, getattr(args, name)))
+    print("-------------")

@@ -12,6 +12,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from .image import imread, imresize
+from .nets import layer_of
+from .steps import input_blob
 
 # The 8-bit picture is brightened a little (x1.2) before the mean colour goes back in.
 DISPLAY_GAIN = 1.2
@@ -40,11 +42,13 @@ def amplify_neuron(target_neuron):
 
 def input_gradients(net, batch, target_layer, objective):
     """Forward `batch` through the net, let the objective set the target
-    layer's diff, and return the gradient that reaches the data."""
-    net.forward(data=batch)
+    blob's diff, and return the gradient that reaches the input (the
+    backward pass starts at the layer that computes the target blob)."""
+    data = input_blob(net)
+    net.forward(**{data: batch})
     objective(net.blobs[target_layer])
-    net.backward(start=target_layer)
-    return net.blobs['data'].diff.copy()
+    net.backward(start=layer_of(net, target_layer))
+    return net.blobs[data].diff.copy()
 
 
 def cnn_grads(net, img, regions, target_layer, objective):
@@ -53,7 +57,7 @@ def cnn_grads(net, img, regions, target_layer, objective):
 
     The batch array is reused, so a last partial batch carries stale regions
     in its tail, as in the original; their gradients are dropped."""
-    batch = np.zeros_like(net.blobs['data'].data)
+    batch = np.zeros_like(net.blobs[input_blob(net)].data)
     grads = []
     for first in range(0, len(regions), len(batch)):
         chunk = regions[first:first + len(batch)]

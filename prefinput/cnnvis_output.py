@@ -21,12 +21,13 @@ def pyplot():
     return plt
 
 
-def print_progress(args, net, img, img_region, cnn_grad, step, terms, weights):
-    """The original's statistics of the last region updated and the image."""
+def print_progress(net, img, img_region, cnn_grad, step, terms, weights, neuron=None):
+    """The original's statistics of the last region updated and the image;
+    `neuron` = (blob, unit) when a neuron is amplified."""
     print('p_loss: ', terms['p'][0])
     print('tv_loss: ', terms['tv'][0])
-    if args.image_type == 'amplify_neuron':
-        print('mean neuron val: ', net.blobs[args.target_layer].data[:, args.target_neuron].mean())
+    if neuron is not None:
+        print('mean neuron val: ', net.blobs[neuron[0]].data[:, neuron[1]].mean())
     print('mean p_grad: ', np.abs(weights['p'] * terms['p'][1]).mean())
     print('mean p_grad_aux: ', np.abs(weights['p_aux'] * terms['p_aux'][1]).mean())
     print('mean tv_grad: ', np.abs(weights['tv'] * terms['tv'][1]).mean())

@@ -106,3 +106,22 @@ def save(picture, path):
     """Save a Wand image to `path`, format from the extension, atomically."""
     with atomic_path(path) as temporary:
         picture.save(filename=temporary)
+
+
+def parse_tile(text):
+    """'5x1' -> (5, 1)"""
+    try:
+        columns, rows = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"expected COLUMNSxROWS, e.g. 5x1, not {text!r}") from None
+    return columns, rows
+
+
+def parse_crop(text):
+    """'163x163+32+32' -> (163, 163, 32, 32): width, height, x, y"""
+    try:
+        size, x, y = text.split("+")
+        width, height = parse_tile(size)
+        return width, height, int(x), int(y)
+    except ValueError:
+        raise ValueError(f"expected WIDTHxHEIGHT+X+Y, e.g. 163x163+32+32, not {text!r}") from None

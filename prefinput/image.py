@@ -4,6 +4,8 @@
 The one surprise worth knowing: saving or resizing a *float* array stretches
 its own min..max to 0..255 (`bytescale`), whatever range it was clipped to.
 """
+import os
+
 import numpy as np
 from PIL import Image
 
@@ -90,3 +92,12 @@ def imresize(arr, size, interp="bilinear"):
     else:
         size = (size[1], size[0])
     return fromimage(image.resize(size, resample=RESAMPLE[interp]))
+
+
+def save_image(img, name):
+    """Save a 1x3xHxW BGR image as the originals did: clip to [-120, 120],
+    map to [0, 1] (patchShow) and save, which stretches min..max to 0..255."""
+    rgb = np.zeros(img.shape[2:] + (3,))
+    rgb[:] = img[0, ::-1].transpose((1, 2, 0))
+    os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+    imsave(name, (np.clip(rgb, -120, 120) + 120) / 240)

@@ -1,13 +1,23 @@
-"""Load Caffe nets from their patched definitions (see prefinput.prototxt).
+"""Load Caffe nets from their patched definitions (see prefinput.prototxt),
+and find their blobs' layers.
 
-    net = nets.load(settings.net_definition, settings.net_weights)
+    models.require([definition, weights])          # fetch what is missing, once, first
+    net = nets.load(definition, weights)
     net = nets.load(definition, weights, relu_out_of_place=True)   # cnnpref
 
-Missing files the registry provides are fetched first (prefinput.models.require),
-so Caffe never aborts on a missing file.
+Callers fetch the files first (prefinput.models.require) for all the nets
+they load, so a missing file is one line before any work and Caffe never
+aborts on it.
 """
-from prefinput import models, prototxt
-from prefinput.cli import UserError, setting
+import functools
+
+import numpy as np
+
+from prefinput import prototxt
+from prefinput.cli import UserError, setting, truthy
+
+# caffe.Classifier's mean (BGR), as the original programs built their classifiers
+CLASSIFIER_MEAN = np.float32([104.0, 117.0, 123.0])
 
 
 def load(definition, weights=None, *, gpu=None, **patch_options):
@@ -15,7 +25,6 @@ def load(definition, weights=None, *, gpu=None, **patch_options):
     `weights` (None: random initial weights from the fillers); `gpu` as in
     set_mode."""
     import caffe
-    models.require([p for p in (definition, weights) if p])
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
     if weights:
@@ -28,7 +37,6 @@ def classifier(definition, weights, *, gpu=None, image_dims=None, mean=None, inp
     """caffe.Classifier on the patched copy of `definition`, with the
     Classifier's own preprocessing arguments."""
     import caffe
-    models.require([definition, weights])
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
     return caffe.Classifier(patched, weights, image_dims=image_dims, mean=mean, input_scale=input_scale,
@@ -38,10 +46,13 @@ def classifier(definition, weights, *, gpu=None, image_dims=None, mean=None, inp
 def set_mode(gpu=None):
     """Caffe's CPU or GPU mode: `gpu` True/False, or None for settings.gpu
     (environment variable GPU: 1/0, true/false)."""
+    _set_mode(truthy(setting("gpu") if gpu is None else gpu))
+
+
+@functools.lru_cache(maxsize=None)
+def _set_mode(gpu):
     import caffe
-    if gpu is None:
-        gpu = setting("gpu")
-    if _truthy(gpu):
+    if gpu:
         if not prototxt.caffe_links("libcudart"):
             raise UserError("GPU mode asked for (--gpu, GPU or settings.gpu) but this Caffe is a CPU-only "
                             "build; build it with docker/build_caffe.sh --cuda, or run on the CPU")
@@ -50,7 +61,28 @@ def set_mode(gpu=None):
         caffe.set_mode_cpu()
 
 
-def _truthy(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+def check_blob(net, blob, flag, what="the net"):
+    """Stop with one line unless `net` has a blob named `blob` (given as `flag`)."""
+    if blob not in net.blobs:
+        raise UserError(f"{flag} {blob}: {what} has no such blob; it has {', '.join(net.blobs.keys())}")
+
+
+def layer_of(net, blob, last=False):
+    """The layer that makes `blob` (the first to write it), or with `last` the
+    last to write it (an in-place ReLU after that layer, say).  A forward pass
+    up to it, or a backward pass from it, works on the blob whatever the
+    layers are called; in the original nets the layer is named after its blob."""
+    writers = [name for name in net._layer_names if blob in net.top_names[name]]
+    if blob in net.inputs or not writers:
+        raise UserError(f"{blob}: no layer of the net computes this blob (it is an input); choose one of "
+                        f"{', '.join(b for b in net.blobs.keys() if b not in net.inputs)}")
+    return writers[-1] if last else writers[0]
+
+
+def set_batch(net, blob, n):
+    """Reshape `net` for `n` items at its input `blob` (the generators need
+    the registry's flexible_batch patch)."""
+    shape = net.blobs[blob].data.shape
+    if shape[0] != n:
+        net.blobs[blob].reshape(n, *shape[1:])
+        net.reshape()

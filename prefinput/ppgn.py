@@ -1,19 +1,22 @@
 """What sampling_class.py and sampling_caption.py share (the original's
 util.py and the common half of their main()): the command line, loading the
-three nets, the start code, inpainting masks, and writing the results.
+encoder and generator, the start code, inpainting masks, and writing the
+results.
 
 The samplers themselves (the update rule) are in sampler.py, sampling_class.py
 and sampling_caption.py, where a reader of the original looks for them."""
 import argparse
 import json
 import os
+from collections import namedtuple
 
 import numpy as np
 
-from . import collage, image, models, nets
-from .actmax import load_mean, save_image
-from .cli import UserError, add_setting_flags, setting
+from . import collage, nets
+from .cli import add_setting_flags, optional_path, setting, UserError
 from .files import atomic_path
+from .image import save_image
+from .steps import encode, read_image_for
 
 # The original hard-codes these for 227x227 images; other sizes scale them.
 ORIGINAL_SIZE = 227
@@ -42,12 +45,12 @@ def sampling_parser(description):
     parser.add_argument('--epsilon3', metavar='lr', type=float, default=1.0, nargs='?', help='Noise')
     parser.add_argument('--seed', metavar='n', type=int, default=0, nargs='?', help='Random seed')
     parser.add_argument('--xy', metavar='n', type=int, default=0, nargs='?',
-                        help='Spatial position for conv units')
+                        help='Spatial position for units of a spatial blob (conv, pooling)')
     parser.add_argument('--opt_layer', metavar='s', type=str, default='fc6',
                         help="Layer at which we optimize a code (the encoder's code layer)")
     parser.add_argument('--act_layer', metavar='s', type=str, default='fc8',
-                        help='Layer at which we activate a neuron')
-    parser.add_argument('--init_file', metavar='s', type=str, default='None',
+                        help='Blob at which we activate a neuron (any blob of the condition net)')
+    parser.add_argument('--init_file', metavar='s', type=optional_path, default=None,
                         help='Init image (None: start from a random code)')
     parser.add_argument('--write_labels', action='store_true', default=False,
                         help='Write class labels to images')
@@ -68,8 +71,9 @@ def sampling_parser(description):
     return parser
 
 
-def finish_args(args):
-    """The original's one fix-up after parsing: a constant rate by default."""
+def parse(parser, argv):
+    """The arguments, with the original's one fix-up: a constant rate by default."""
+    args = parser.parse_args(argv)
     if args.lr_end < 0:
         args.lr_end = args.lr
     if args.n_iters < 1:
@@ -77,59 +81,27 @@ def finish_args(args):
     return args
 
 
-def print_summary(args, names):
-    """The parameter summary the original prints before it starts."""
-    print("-------------")
-    for name in names:
-        print(f" {name}: {getattr(args, name)}")
-    print("-------------")
+def image_net_files(encoder_definition, encoder_weights, generator_definition, generator_weights, init_file,
+                    mean_file):
+    """The files of the encoder and the generator, and those a start from a
+    real image reads."""
+    start = [init_file, mean_file] if init_file else []
+    return [encoder_definition, encoder_weights, generator_definition, generator_weights] + start
 
 
 # --- nets -----------------------------------------------------------------
 
-def nets_path(*parts):
-    """A path under settings.nets_dir (or $NETS_DIR), where models are downloaded."""
-    return os.path.join(setting('nets_dir'), *parts)
-
-
-def start_files(args):
-    """The files a start from a real image reads (none for a random start)."""
-    return [] if args.init_file == "None" else [args.init_file, args.mean_file_mat]
-
-
-def load_net(definition, weights, offline, **patch_options):
-    """A net patched for sampling (gradients reach its input), fetched first
-    if it is missing; `patch_options` as prefinput.prototxt.patch takes them."""
-    models.require([definition, weights], offline=offline)
-    return nets.load(definition, weights, **patch_options)
-
-
-def load_image_nets(args):
+def load_image_nets(encoder_definition, encoder_weights, generator_definition, generator_weights,
+                    gen_in_layer, gen_out_layer, opt_layer):
     """The encoder E (image -> code) and the generator G (code -> image),
-    which backpropagates to its input without weight gradients."""
-    encoder = load_net(args.encoder_definition, args.encoder_weights, args.offline)
-    generator = load_net(args.generator_definition, args.generator_weights, args.offline, weight_gradients=False)
-    for net, name, layer, flag in ((generator, 'generator', args.gen_in_layer, '--gen_in_layer'),
-                                   (generator, 'generator', args.gen_out_layer, '--gen_out_layer'),
-                                   (encoder, 'encoder', args.opt_layer, '--opt_layer')):
-        if layer not in net.blobs:
-            raise UserError(f"{flag} {layer}: the {name} has no such blob; it has {', '.join(net.blobs.keys())}")
+    which backpropagates to its input without weight gradients; the blobs
+    named are checked."""
+    encoder = nets.load(encoder_definition, encoder_weights)
+    generator = nets.load(generator_definition, generator_weights, weight_gradients=False)
+    nets.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
+    nets.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
+    nets.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
     return encoder, generator
-
-
-def last_writer(net, blob):
-    """The last layer that writes `blob` (an in-place ReLU after the layer
-    that makes it, say): a forward pass up to it gives the blob's final value."""
-    writers = [name for name in net._layer_names if blob in net.top_names[name]]
-    return writers[-1] if writers else None
-
-
-def image_size(net):
-    """(height, width) of a net's input image."""
-    shape = net.blobs['data'].data.shape
-    if len(shape) != 4:
-        raise UserError(f"the net's input 'data' has shape {shape}; expected 1x3xHxW")
-    return shape[2:]
 
 
 # --- start code -----------------------------------------------------------
@@ -139,36 +111,13 @@ def random_code(generator, gen_in_layer):
     return np.random.normal(0, 1, generator.blobs[gen_in_layer].data.shape)
 
 
-def compute_topleft(input_size, output_size):
-    """Offsets (top, left) that centre an input-sized crop in the output."""
-    return ((output_size[0] - input_size[0]) // 2, (output_size[1] - input_size[1]) // 2)
-
-
-def read_image_for(net, path, mean_file):
-    """The image at `path` as `net` takes it: resized to its input with the
-    old scipy.misc semantics, RGB -> BGR, minus the centre of the ImageNet
-    mean (float32, 1x3xHxW)."""
-    size = image_size(net)
-    images = np.zeros_like(net.blobs['data'].data, dtype='float32')
-    pixels = image.imread(path)
-    if pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise UserError(f"init file {path} is not an RGB image (shape {pixels.shape})")
-    images[0] = np.transpose(image.imresize(pixels, (size[0], size[1])), (2, 0, 1))
-    data = images[:, ::-1]  # RGB -> BGR, a view: the mean is subtracted in place as the original did
-    mean = load_mean(mean_file)  # BGR, 256x256x3
-    top, left = compute_topleft(size, mean.shape[:2])
-    data -= np.expand_dims(np.transpose(mean[top:top + size[0], left:left + size[1]], (2, 0, 1)), 0)
-    return data
-
-
 def encode_image(encoder, path, layer, mean_file, mask=None):
     """The original's get_code: the encoder's `layer` code of the image at
     `path` (masked when given), and the image as the encoder saw it."""
     data = read_image_for(encoder, path, mean_file)
     if mask is not None:
         data *= mask
-    encoder.forward(data=data)
-    return encoder.blobs[layer].data.copy(), data
+    return encode(encoder, data, layer), data
 
 
 # --- inpainting -----------------------------------------------------------
@@ -205,40 +154,36 @@ def stitch(left, right):
 
 # --- results --------------------------------------------------------------
 
-def sampling_settings(args):
-    """Sampler.sampling's settings from the command line."""
-    return dict(gen_in_layer=args.gen_in_layer, gen_out_layer=args.gen_out_layer,
-                n_iters=args.n_iters, lr=args.lr, lr_end=args.lr_end, threshold=args.threshold,
-                layer=args.act_layer, epsilon1=args.epsilon1, epsilon2=args.epsilon2, epsilon3=args.epsilon3,
-                output_dir=args.output_dir, reset_every=args.reset_every, save_every=args.save_every,
-                code_layer=args.opt_layer)
+# A kept sample: the image (1x3xHxW BGR), its file, its label and the unit it was conditioned on
+Sample = namedtuple('Sample', 'image file label unit')
 
 
 def sample_name(output_dir, i):
     return "%s/samples/%05d.jpg" % (output_dir, i)
 
 
-def save_results(args, filename, output_image, last_sample, samples):
+def save_results(filename, output_image, last_sample, samples, write_labels=False, raw_settings=None):
     """Write the final image, the kept samples (with labels if asked) and,
-    with --save_raw, the arrays beside the final image."""
+    given `raw_settings` (the run's settings, recorded), the arrays beside
+    the final image."""
     os.makedirs(os.path.dirname(filename) or '.', exist_ok=True)
     save_image(output_image, filename)
     print(os.path.join(os.getcwd(), filename))
-    if args.save_raw:
-        save_raw(os.path.splitext(filename)[0] + '.npz', last_sample, samples, args)
+    if raw_settings is not None:
+        save_raw(os.path.splitext(filename)[0] + '.npz', last_sample, samples, raw_settings)
     print("Saving images...")
     if samples:
-        os.makedirs(os.path.dirname(samples[0][1]), exist_ok=True)
-    for img, name, label in samples:
-        save_image(img, name)
-        if args.write_labels:
-            collage.label_below(name, str(label))
+        os.makedirs(os.path.dirname(samples[0].file), exist_ok=True)
+    for sample in samples:
+        save_image(sample.image, sample.file)
+        if write_labels:
+            collage.label_below(sample.file, str(sample.label))
 
 
-def save_raw(path, last_sample, samples, args):
+def save_raw(path, last_sample, samples, settings):
     shape = (0,) + last_sample.shape
-    stacked = np.stack([img for img, _, _ in samples]) if samples else np.zeros(shape, np.float32)
+    stacked = np.stack([sample.image for sample in samples]) if samples else np.zeros(shape, np.float32)
     with atomic_path(path) as temporary, open(temporary, 'wb') as f:
         np.savez(f, image=np.asarray(last_sample, np.float32), samples=stacked.astype(np.float32),
-                 sample_names=np.array([os.path.basename(name) for _, name, _ in samples]),
-                 args=json.dumps(vars(args)))
+                 sample_names=np.array([os.path.basename(sample.file) for sample in samples]),
+                 args=json.dumps(settings))

@@ -1,8 +1,20 @@
 """Patch a Caffe net definition so that gradients reach its input on our build.
 
 The patches are made on the parsed NetParameter (caffe_pb2), never on text,
-and written to a copy beside the upstream file, `<name>.patched.prototxt`,
-whose header says what was changed; the upstream file stays untouched.
+and written to a copy, `<name>.patched.prototxt`, whose header says what was
+changed; the upstream file stays untouched.  Where the copy goes:
+
+    under NETS_DIR      beside the source (the models folder the harness
+                        downloads into; other options than the defaults add a
+                        short hash to the name)
+    anywhere else       a cache keyed by the source's sha256, the options and
+                        PATCH_VERSION, so a user's own folders get no files:
+                        $PREFINPUT_PROTOTXT_CACHE, else
+                        ${XDG_CACHE_HOME:-~/.cache}/preferred-inputs/prototxt,
+                        then <key>/<name>.patched.prototxt
+    dst=                where the caller says
+
+The patches, patch()'s options:
 
     force_backward      `force_backward: true`: Caffe skips the backward pass
                         to the data otherwise
@@ -39,7 +51,7 @@ import tempfile
 
 from google.protobuf import text_format
 
-from prefinput.cli import UserError, run
+from prefinput.cli import UserError, run, setting
 from prefinput.files import atomic_path
 
 PATCH_VERSION = 1
@@ -58,19 +70,42 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     if not weight_gradients:  # not in the options of older copies: their stamps stay valid
         options["weight_gradients"] = False
     source_text = _read(src)
-    stamp = json.dumps({"version": PATCH_VERSION, "source_sha256": _sha256(source_text),
-                        "options": options}, sort_keys=True)
-    dst = os.fspath(dst) if dst else patched_path(src, options)
+    stamp = _stamp(_sha256(source_text), options)
+    dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
     if _stamp_of(dst) == stamp:
         return dst
     net, notes = parse(source_text, src)
     notes += apply(net, **options)
     header = [f"# Patched copy of {src}, made by prefinput.prototxt; the upstream file is untouched.",
               *(f"# - {note}" for note in notes), _MARK + stamp]
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    with atomic_path(dst) as tmp, open(tmp, "w") as out:
-        out.write("\n".join(header) + "\n" + text_format.MessageToString(net))
+    _write(dst, "\n".join(header) + "\n" + text_format.MessageToString(net))
     return dst
+
+
+def _stamp(source_sha256, options):
+    """What a patched copy is made from: the patch code's version, the source's
+    sha256 (a prototxt includes no other file) and the options."""
+    return json.dumps({"version": PATCH_VERSION, "source_sha256": source_sha256, "options": options},
+                      sort_keys=True)
+
+
+def _write(dst, text):
+    """Write `text` to `dst` atomically (concurrent writers of one cache key
+    each rename a whole file onto it); a cache folder that cannot be made or
+    written is a one-line error."""
+    folder = os.path.dirname(dst)
+    cached = _is_under(dst, cache_dir())
+    try:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with atomic_path(dst) as tmp, open(tmp, "w") as out:
+            out.write(text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if cached:
+            raise UserError(f"cannot write the patched prototxt cache folder {folder}: {reason}; "
+                            f"set PREFINPUT_PROTOTXT_CACHE to a writable folder") from None
+        raise UserError(f"cannot write the patched prototxt {dst}: {reason}") from None
 
 
 def apply(net, *, force_backward=True, drop_cudnn=True, flexible_batch=True,
@@ -268,17 +303,49 @@ def set_batch_size(net, n):
     return where
 
 
-def patched_path(src, options):
-    """`<name>.patched.prototxt` beside `src` for the default options (other
-    options add a short hash); in a cache folder when that folder is read-only."""
-    directory, name = os.path.split(src)
+def patched_path(src, options, stamp=None):
+    """Where the patched copy of `src` goes (see the module's docstring):
+    `<name>.patched.prototxt` beside a source under NETS_DIR (other options
+    than the defaults add a short hash), unless that folder is read-only;
+    else `<cache>/<key>/<name>.patched.prototxt`, the key a hash of `stamp`
+    (default: made from the file's current text and `options`)."""
+    directory, name = os.path.split(os.path.abspath(src))
     stem = name.rsplit(".", 1)[0] if name.endswith((".prototxt", ".protxt")) else name
-    defaults = dict(force_backward=True, drop_cudnn=options["drop_cudnn"], flexible_batch=True,
-                    relu_out_of_place=False, batch_size=None)
-    tag = "" if options == defaults else "-" + _sha256(json.dumps(options, sort_keys=True))[:8]
-    if not _writable(directory):
-        directory = os.path.join(_cache_dir(), _sha256(src)[:16])
-    return os.path.join(directory, f"{stem}.patched{tag}.prototxt")
+    nets = _nets_dir()
+    if nets and _is_under(src, nets) and _writable(directory):
+        defaults = dict(force_backward=True, drop_cudnn=options["drop_cudnn"], flexible_batch=True,
+                        relu_out_of_place=False, batch_size=None)
+        tag = "" if options == defaults else "-" + _sha256(json.dumps(options, sort_keys=True))[:8]
+        return os.path.join(directory, f"{stem}.patched{tag}.prototxt")
+    if stamp is None:
+        stamp = _stamp(_sha256(_read(src)), options)
+    return os.path.join(cache_dir(), _sha256(stamp)[:32], f"{stem}.patched.prototxt")
+
+
+def cache_dir():
+    """The folder of the cached patched copies: $PREFINPUT_PROTOTXT_CACHE, else
+    ${XDG_CACHE_HOME:-~/.cache}/preferred-inputs/prototxt."""
+    folder = os.environ.get("PREFINPUT_PROTOTXT_CACHE")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "preferred-inputs", "prototxt")
+    return os.path.abspath(os.path.expanduser(folder))
+
+
+def _nets_dir():
+    """settings.nets_dir (or $NETS_DIR), where the harness downloads the models;
+    None where neither is to be had (prefinput used without the repository's
+    settings.py)."""
+    try:
+        return setting("nets_dir")
+    except (ImportError, AttributeError):
+        return None
+
+
+def _is_under(path, folder):
+    """Whether `path` lies in `folder`, comparing real paths (symlinks resolved)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
 
 
 def caffe_has_cudnn():
@@ -339,11 +406,6 @@ def _writable(directory):
     return os.access(directory, os.W_OK) and (os.geteuid() != 0 or bool(mode & 0o200))
 
 
-def _cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "preferred-inputs", "patched-prototxt")
-
-
 def _stamp_of(path):
     try:
         with open(path) as f:
@@ -361,6 +423,8 @@ def _read(path):
     try:
         with open(path) as f:
             return f.read()
+    except FileNotFoundError:
+        raise UserError(f"net definition not found: {path}; check the path") from None
     except OSError as error:
         raise UserError(f"cannot read net definition {path}: {error.strerror}") from None
 
@@ -374,7 +438,9 @@ def main(argv=None):
         "Write a patched copy of a Caffe net definition (the original stays untouched): "
         "force_backward, no cuDNN engine where Caffe lacks cuDNN, a flexible Reshape batch."))
     parser.add_argument("src", help="the .prototxt to patch")
-    parser.add_argument("-o", "--output", help="where to write (default: <name>.patched.prototxt beside SRC)")
+    parser.add_argument("-o", "--output", help=(
+        "where to write (default: <name>.patched.prototxt beside SRC when SRC is under NETS_DIR, "
+        "else in the cache, $PREFINPUT_PROTOTXT_CACHE or ~/.cache/preferred-inputs/prototxt)"))
     parser.add_argument("--relu-out-of-place", action="store_true",
                         help="give in-place ReLUs their own top, so pre-ReLU features stay readable")
     parser.add_argument("--batch-size", type=int, help="first dimension of every input")

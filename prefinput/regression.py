@@ -30,10 +30,11 @@ from skimage.feature import match_template
 from skimage.metrics import structural_similarity
 
 from . import collage, models, nets
-from .actmax import MEAN, parse_tile
+from .collage import parse_tile
 from .cli import UserError, setting
 from .files import atomic_path
 from .image import imread, imresize
+from .steps import input_blob, unit_values
 
 Score = namedtuple("Score", "file unit ssim ours published")
 
@@ -159,17 +160,17 @@ def panel_pairs(manifest, sheet, published):
 # --- scores -----------------------------------------------------------------
 
 def activation(net, panel, layer, unit, xy, offset):
-    """`unit`'s activation in `layer` (at (xy, xy) for conv layers) with the RGB
+    """`unit`'s activation in blob `layer` (at (xy, xy) where spatial) with the RGB
     `panel` at `offset` in the net's input, mean-subtracted as act_max.py's
     classifier expects; the rest of the input is the mean (zero)."""
-    data = np.zeros(net.blobs["data"].data.shape, dtype=np.float32)
+    data = np.zeros(net.blobs[input_blob(net)].data.shape, dtype=np.float32)
     h, w = panel.shape[:2]
     if offset[0] + h > data.shape[2] or offset[1] + w > data.shape[3]:
         raise UserError(f"a {w}x{h} panel at {offset} does not fit the net's {data.shape[3]}x{data.shape[2]} input")
-    bgr = panel[:, :, ::-1].astype(np.float32) - MEAN
+    bgr = panel[:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN
     data[0, :, offset[0]:offset[0] + h, offset[1]:offset[1] + w] = bgr.transpose(2, 0, 1)
-    acts = net.forward(data=data, end=layer)[layer][0]
-    return float(acts[unit, xy, xy] if acts.ndim == 3 else acts.flat[unit])
+    net.forward(**{input_blob(net): data}, end=nets.layer_of(net, layer))
+    return float(unit_values(net.blobs[layer].data[0], xy)[unit])
 
 
 def unit_activation(net, panel, unit, manifest):
@@ -184,7 +185,10 @@ def unit_activation(net, panel, unit, manifest):
 def scores_of(manifest, pairs, panels):
     """SSIM of each pair, and the target unit's activation on both where the
     example has a target unit (a caption has none)."""
-    net = nets.load(manifest["net_definition"], manifest["net_weights"]) if manifest.get("layer") else None
+    net = None
+    if manifest.get("layer"):
+        models.require([manifest["net_definition"], manifest["net_weights"]])
+        net = nets.load(manifest["net_definition"], manifest["net_weights"])
     scores = []
     for (ours, theirs), panel in zip(pairs, panels):
         unit = panel["unit"]
@@ -254,19 +258,21 @@ def parse_args(argv=None):
     return args
 
 
-def published_for(path, args):
-    """(the published picture's file, its layout) to compare `path` with."""
-    if args.published:
-        return args.published, args.layout or {"layout": "whole"}
+def published_for(path, published_file=None, layout=None, published_dir=None):
+    """(the published picture's file, its layout) to compare `path` with:
+    `published_file` if given, else the one its manifest names (under
+    `published_dir`, or where the registry puts it); `layout` overrides the
+    manifest's."""
+    if published_file:
+        return published_file, layout or {"layout": "whole"}
     published = published_of(load_manifest(path))
     if published is None:
         raise UserError(f"{path}: the original published no picture of this example; "
                         "name one with --published FILE (and --layout)")
     image = published["image"]
-    folder = args.published_dir
-    file = os.path.join(folder, os.path.basename(image)) if folder else \
+    file = os.path.join(published_dir, os.path.basename(image)) if published_dir else \
         os.path.join(setting("nets_dir"), "data", "examples", image)
-    return file, dict(published, **(args.layout or {}))
+    return file, dict(published, **(layout or {}))
 
 
 def report(path, published, file, scores, threshold):
@@ -296,7 +302,7 @@ def main(argv=None):
     args = parse_args(argv)
     failed = 0
     for path in args.pictures:
-        file, published = published_for(path, args)
+        file, published = published_for(path, args.published, args.layout, args.published_dir)
         models.require([file], offline=args.offline)
         scores = compare(path, file, picture_name(path), published)
         failed += report(path, published, file, scores, args.threshold)

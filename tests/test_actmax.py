@@ -8,10 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, load_golden, shared_path
-from prefinput import actmax
+from prefinput import collage, examples, steps
 from prefinput.cli import UserError
-from prefinput.image import imread, imsave
+from prefinput.image import imread, imsave, save_image
 
 PINNED = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
 PROGRESS = re.compile(r"^max: +(\d+) \[(-?\d+\.\d\d)\]\t obj: +(\d+) \[(-?\d+\.\d\d)\]\t norm: \[(\d+\.\d\d)\]$", re.M)
@@ -24,11 +23,11 @@ def tiny_flags(tiny, generator_weights=None, net_weights=None):
             "--encoder_definition", classifier[0], "--encoder_weights", classifier[1]]
 
 
-def act_max(cwd, *flags, status=0):
-    """Run act_max.py as a program in `cwd` in the pinned environment; its
-    stdout (or, when a failure is expected, the finished process)."""
+def act_max(repo, cwd, *flags, status=0):
+    """Run the repository's act_max.py as a program in `cwd` in the pinned
+    environment; its stdout (or, when a failure is expected, the finished process)."""
     env = dict(os.environ, **PINNED, PREFINPUT_OFFLINE="1")
-    done = subprocess.run([sys.executable, str(REPO / "act_max.py"), *map(str, flags)], cwd=cwd, env=env,
+    done = subprocess.run([sys.executable, str(repo / "act_max.py"), *map(str, flags)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == status, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout if status == 0 else done
@@ -60,7 +59,7 @@ def run(tmp_path, tiny, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("name", ["actmax_fc8.npz", "actmax_conv5_bound.npz"])
-def test_the_cli_reproduces_the_original_goldens_exactly(tmp_path, tiny, name):
+def test_the_cli_reproduces_the_original_goldens_exactly(repo, load_golden, tmp_path, tiny, name):
     golden = load_golden(name)
     args = golden["args"]
     flags = []
@@ -68,7 +67,7 @@ def test_the_cli_reproduces_the_original_goldens_exactly(tmp_path, tiny, name):
         if key == "bound" and value:
             value = os.path.join(os.path.dirname(tiny["fc6_bound"]), value)
         flags += [f"--{key}", value]
-    act_max(tmp_path, *flags, *tiny_flags(tiny), "--output_dir", tmp_path, "--save_raw")
+    act_max(repo, tmp_path, *flags, *tiny_flags(tiny), "--output_dir", tmp_path, "--save_raw")
     stem = "%s_%04d_%02d_%s_%s__%s" % (args["act_layer"], args["unit"], args["n_iters"], args["L2"],
                                        args["start_lr"], args["seed"])
     assert (tmp_path / (stem + ".jpg")).is_file()
@@ -109,8 +108,8 @@ def test_a_unit_or_position_outside_the_layer_is_a_user_error(run):
         run(unit=10)
 
 
-def test_a_missing_model_stops_before_any_work_with_one_line(tmp_path, tiny):
-    done = act_max(tmp_path, "--unit", 1, *tiny_flags(tiny, net_weights=str(tmp_path / "none.caffemodel")),
+def test_a_missing_model_stops_before_any_work_with_one_line(repo, tmp_path, tiny):
+    done = act_max(repo, tmp_path, "--unit", 1, *tiny_flags(tiny, net_weights=str(tmp_path / "none.caffemodel")),
                    status=2)
     assert len(done.stderr.strip().splitlines()) == 1 and "none.caffemodel" in done.stderr
     assert done.stderr.startswith("act_max.py: error: ") and "Starting optimizing" not in done.stdout
@@ -192,14 +191,15 @@ def smooth_image(path, height=40, width=30):
     return path
 
 
-def test_get_code_is_the_encoders_code_of_the_resized_mean_subtracted_image(tmp_path, tiny):
+def test_the_start_code_is_the_encoders_code_of_the_resized_mean_subtracted_image(tmp_path, tiny, shared_path):
     import caffe
     import scipy.io
     from PIL import Image
     mean_file = str(shared_path("reference", "synthesizing", "ilsvrc_2012_mean.mat"))
     path = smooth_image(str(tmp_path / "start.png"))
     encoder = caffe.Net(*tiny["classifier"], caffe.TEST)
-    code, data = actmax.get_code(path, "fc6", encoder, mean_file)
+    data = steps.read_image_for(encoder, path, mean_file)
+    code = steps.encode(encoder, data, "fc6")
 
     with Image.open(path) as image:
         resized = np.asarray(image.resize((27, 27), Image.BILINEAR), dtype=np.float32)
@@ -211,7 +211,7 @@ def test_get_code_is_the_encoders_code_of_the_resized_mean_subtracted_image(tmp_
     assert code.shape == (1, 64) and np.array_equal(code, other.blobs["fc6"].data)
 
 
-def test_init_file_starts_from_the_images_code(run, tmp_path, tiny):
+def test_init_file_starts_from_the_images_code(run, tmp_path, tiny, shared_path):
     mean_file = shared_path("reference", "synthesizing", "ilsvrc_2012_mean.mat")
     path = smooth_image(str(tmp_path / "start.png"))
     out = run("--init_file", path, "--opt_layer", "fc6", "--mean_file_mat", mean_file,
@@ -235,21 +235,23 @@ def test_save_image_clips_to_120_then_stretches_min_max_like_scipy(tmp_path):
     bgr[0, :, 0, 0] = [-200, 0, 60]   # B, G, R
     bgr[0, :, 0, 1] = [120, 30, -60]
     path = str(tmp_path / "x.png")
-    actmax.save_image(bgr, path)
+    save_image(bgr, path)
     # RGB (60, 0, -120) -> (0.75, 0.5, 0); (-60, 30, 120) -> (0.25, 0.625, 1); then * 255 + 0.5
     assert imread(path).tolist() == [[[191, 128, 0], [64, 159, 255]]]
-    actmax.save_image(bgr / 10, path)  # within [-20, 6]: still stretched to 0..255
+    save_image(bgr / 10, path)  # within [-20, 6]: still stretched to 0..255
     assert imread(path).min() == 0 and imread(path).max() == 255
 
 
 def test_output_name_is_the_originals():
-    assert actmax.output_name("out", "fc8", 3, 200, 0.99, 8.0, 0) == "out/fc8_0003_200_0.99_8.0__0.jpg"
-    assert actmax.output_name(".", "loss3/classifier", 643, 5, 0.99, 2.0, 1) == \
+    import act_max
+    assert act_max.output_name("out", "fc8", 3, 200, 0.99, 8.0, 0) == "out/fc8_0003_200_0.99_8.0__0.jpg"
+    assert act_max.output_name(".", "loss3/classifier", 643, 5, 0.99, 2.0, 1) == \
         "./loss3/classifier_0643_05_0.99_2.0__1.jpg"
 
 
 def test_load_bound_reads_the_first_n_values_and_zero_below(tiny):
-    upper, lower = actmax.load_bound(tiny["fc6_bound"], (1, 10))
+    import act_max
+    upper, lower = act_max.load_bound(tiny["fc6_bound"], (1, 10))
     assert upper.shape == lower.shape == (1, 10) and upper.dtype == np.float64
     assert np.array_equal(upper[0], np.loadtxt(tiny["fc6_bound"])[:10]) and not lower.any()
 
@@ -257,18 +259,18 @@ def test_load_bound_reads_the_first_n_values_and_zero_below(tiny):
 def test_labels_follow_the_scripts_cut_commands(tmp_path):
     synsets = tmp_path / "synsets.txt"
     synsets.write_text("n01 tench, Tinca tinca\n\nn02 bell pepper\nn03 great white shark, white shark\n")
-    lines = actmax.read_labels(str(synsets))
-    assert [actmax.label_of(unit, "synset", lines) for unit in range(3)] == ["tench", "bell pepper", "great white"]
+    lines = examples.read_labels(str(synsets))
+    assert [examples.label_of(unit, "synset", lines) for unit in range(3)] == ["tench", "bell pepper", "great white"]
     places = ["abbey 0", "art_gallery 8", "doorway/outdoor 71", "a_b_c 3"]
-    assert [actmax.label_of(unit, "places", places) for unit in range(4)] == [
+    assert [examples.label_of(unit, "places", places) for unit in range(4)] == [
         "abbey", "art gallery", "doorway/outdoor", "a b_c"]
-    assert actmax.label_of(154, "unit", []) == "154"
+    assert examples.label_of(154, "unit", []) == "154"
 
 
 def test_crop_and_tile_flags_parse():
-    assert actmax.parse_crop("163x163+32+32") == (163, 163, 32, 32)
-    assert actmax.parse_tile("10x20") == (10, 20)
+    assert collage.parse_crop("163x163+32+32") == (163, 163, 32, 32)
+    assert collage.parse_tile("10x20") == (10, 20)
     with pytest.raises(ValueError):
-        actmax.parse_crop("163x163")
+        collage.parse_crop("163x163")
     with pytest.raises(ValueError):
-        actmax.parse_tile("5")
+        collage.parse_tile("5")

@@ -10,14 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_path
 from prefinput.image import imread, imsave
 
 N_ITERS = 2
 
 
 @pytest.fixture
-def run_script(tmp_path, tiny):
+def run_script(repo, shared_path, tmp_path, tiny):
     """Run an example script on the tiny nets in tmp_path; return (stdout,
     output folder, number of Python processes it started)."""
     synsets = tmp_path / "synsets.txt"
@@ -43,7 +42,7 @@ def run_script(tmp_path, tiny):
                INIT_FILE=str(tmp_path / "start.jpg"), UNITS="1 2 3 4 5")
 
     def run(script, **overrides):
-        done = subprocess.run([str(REPO / script)], cwd=tmp_path, env=dict(env, **overrides),
+        done = subprocess.run([str(repo / script)], cwd=tmp_path, env=dict(env, **overrides),
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         return done.stdout, tmp_path / "output", len(counter.read_text().splitlines())

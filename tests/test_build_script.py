@@ -6,18 +6,19 @@ import time
 
 import pytest
 
-from conftest import REPO
-
-SCRIPT = REPO / "docker" / "build_caffe.sh"
 ORIG = "caffe_1.0.0+git20180821.99bd997.orig.tar.gz"
 DEBIAN = "caffe_1.0.0+git20180821.99bd997-8.debian.tar.xz"
 
 
-def build(*args, env=None, script=SCRIPT):
-    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True, env=env, timeout=300)
+@pytest.fixture
+def build(repo):
+    """build(*args, env=None, script=the repository's docker/build_caffe.sh): run it."""
+    def build(*args, env=None, script=repo / "docker" / "build_caffe.sh"):
+        return subprocess.run(["bash", str(script), *args], capture_output=True, text=True, env=env, timeout=300)
+    return build
 
 
-def test_tampered_source_is_refused_and_not_built(tmp_path, monkeypatch):
+def test_tampered_source_is_refused_and_not_built(build, tmp_path, monkeypatch):
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / ORIG).write_bytes(b"not the caffe source")
@@ -34,7 +35,7 @@ def test_tampered_source_is_refused_and_not_built(tmp_path, monkeypatch):
     assert not list(cache.glob("*/DONE")) and not prefix.exists()
 
 
-def test_github_source_without_the_pinned_commit_is_refused(tmp_path):
+def test_github_source_without_the_pinned_commit_is_refused(build, tmp_path):
     mirror = tmp_path / "caffe"
     subprocess.run(["git", "init", "-q", str(mirror)], check=True)
     subprocess.run(["git", "-C", str(mirror), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
@@ -47,15 +48,15 @@ def test_github_source_without_the_pinned_commit_is_refused(tmp_path):
     assert not list((tmp_path / "cache").glob("*/src/*")) and not (tmp_path / "prefix").exists()
 
 
-def test_unknown_option_is_one_line_error():
+def test_unknown_option_is_one_line_error(build):
     result = build("--bogus")
     assert result.returncode == 2
     assert result.stderr.strip() == "build_caffe.sh: unknown option '--bogus' (see --help)"
 
 
-def test_cache_key_follows_patches_and_flags(tmp_path):
+def test_cache_key_follows_patches_and_flags(build, repo, tmp_path):
     copy = tmp_path / "docker"
-    shutil.copytree(REPO / "docker", copy)
+    shutil.copytree(repo / "docker", copy)
     key = build("--print-key", script=copy / "build_caffe.sh").stdout.strip()
     assert key == build("--print-key").stdout.strip(), "same inputs, same key"
     assert key != build("--print-key", "--cuda", script=copy / "build_caffe.sh").stdout.strip()
@@ -64,8 +65,8 @@ def test_cache_key_follows_patches_and_flags(tmp_path):
     assert key != build("--print-key", script=copy / "build_caffe.sh").stdout.strip()
 
 
-def test_second_run_is_a_cache_hit(tmp_path):
-    info = REPO / "build" / "caffe" / "BUILD_INFO"
+def test_second_run_is_a_cache_hit(build, repo, tmp_path):
+    info = repo / "build" / "caffe" / "BUILD_INFO"
     if not info.exists():
         pytest.skip("no finished Caffe build to reuse: run `make setup` first")
     key = dict(line.split("=", 1) for line in info.read_text().split())["key"]

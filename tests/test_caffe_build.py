@@ -11,8 +11,6 @@ import caffe
 from caffe import layers as L
 from caffe import params as P
 
-from conftest import REPO
-
 GAUSS = dict(type="gaussian", std=0.3)
 BIAS = dict(type="constant", value=0.05)
 
@@ -106,17 +104,17 @@ def test_tiny_fixture_nets_load_with_expected_blobs(tiny):
     assert {"conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "fc7"} <= set(classifier.blobs)
 
 
-def build_info():
-    info = REPO / "build" / "caffe" / "BUILD_INFO"
+def build_info(repo):
+    info = repo / "build" / "caffe" / "BUILD_INFO"
     if not info.exists():
         pytest.skip(f"{info} is missing: run `make setup` first")
     return dict(line.split("=", 1) for line in info.read_text().split())
 
 
-def test_pycaffe_is_built_for_debians_python_and_numpy():
+def test_pycaffe_is_built_for_debians_python_and_numpy(repo):
     """Not for whatever python3 comes first on the PATH: on a clean Debian
     machine only Debian's has NumPy, and without it there is no pycaffe."""
-    cache = Path(build_info()["build_root"]) / "src" / "build" / "CMakeCache.txt"
+    cache = Path(build_info(repo)["build_root"]) / "src" / "build" / "CMakeCache.txt"
     if not cache.exists():
         pytest.skip(f"{cache} is gone (the Docker image keeps only the installed prefix)")
     settings = cache.read_text()
@@ -125,10 +123,10 @@ def test_pycaffe_is_built_for_debians_python_and_numpy():
 
 
 @pytest.mark.slow
-def test_caffe_own_test_suite_passes():
+def test_caffe_own_test_suite_passes(repo):
     """Caffe's gtest suite is the first check of a build (run from its source
     root, whose test data paths are relative)."""
-    info = build_info()
+    info = build_info(repo)
     source = Path(info["build_root"]) / "src"
     binary = source / "build" / "test" / "test.testbin"
     if not binary.exists():

@@ -6,19 +6,12 @@ import importlib
 import numpy as np
 import pytest
 
-from conftest import SHARED, load_golden
-
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: build Caffe first (make setup)")
 
 from cnnpref import prefer_img_dgn_gd, prefer_img_dgn_lbfgs, prefer_img_gd, prefer_img_lbfgs  # noqa: E402
 from cnnpref.utils import get_cnn_features  # noqa: E402
 
 GOLDEN_MEAN = np.float32([104, 117, 123])
-
-
-def golden_names():
-    names = sorted(path.name for path in (SHARED / "fixtures" / "golden").glob("cnnpref_*.npz"))
-    return names or ["cnnpref_*.npz (none found)"]
 
 
 def classifier(tiny, mean):
@@ -39,8 +32,8 @@ def unit_mask(net, layer, unit, xy=None):
     return mask
 
 
-@pytest.mark.parametrize("name", golden_names())
-def test_golden_of_the_original(name, tiny, pinned_environment):
+@pytest.mark.goldens("cnnpref_*.npz", fallback="cnnpref_*.npz (none found)")  # parametrizes `name` (conftest)
+def test_golden_of_the_original(name, tiny, pinned_environment, load_golden):
     golden = load_golden(name)
     args = golden["args"]
     net = classifier(tiny, GOLDEN_MEAN)

@@ -12,16 +12,17 @@ import pytest
 import scipy.io as sio
 from PIL import Image
 
-from conftest import REPO, shared_path
-
 pytest.importorskip("caffe", reason="pycaffe is not importable: build Caffe first (make setup)")
-
-EXAMPLES = REPO / "examples" / "cnnpref"
-SCRIPTS = sorted(EXAMPLES.glob("generate_preferred_image_*.py"))
 
 
 @pytest.fixture
-def tiny_env(tiny, tmp_path):
+def examples(repo):
+    """The cnnpref example programs' folder."""
+    return repo / "examples" / "cnnpref"
+
+
+@pytest.fixture
+def tiny_env(tiny, shared_path, tmp_path):
     """Environment pointing the examples at the tiny nets, 2 channels x 2 iterations."""
     return {
         "NET_DEFINITION": tiny["classifier"][0], "NET_WEIGHTS": tiny["classifier"][1],
@@ -39,7 +40,7 @@ def run_example(script, env):
                           text=True, timeout=120)
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
+@pytest.mark.repo_files("script", "examples/cnnpref/generate_preferred_image_*.py")  # parametrizes (conftest)
 def test_example_runs_end_to_end_on_the_tiny_nets(script, tiny_env):
     done = run_example(script, tiny_env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -59,10 +60,10 @@ def test_example_runs_end_to_end_on_the_tiny_nets(script, tiny_env):
 
 
 @pytest.fixture
-def common(monkeypatch, tiny_env):
+def common(monkeypatch, tiny_env, examples):
     for name, value in tiny_env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.syspath_prepend(str(examples))
     import common
     return common
 
@@ -87,10 +88,10 @@ def test_examples_spread_the_channels_evenly(common, monkeypatch):
     ("LAYER", "conv9", "has no layer conv9"),
     ("BOUND_FILE", "/nonexistent/fc6.txt", "/nonexistent/fc6.txt not found"),
 ])
-def test_example_mistakes_are_one_line_errors(tiny_env, setting, value, message):
+def test_example_mistakes_are_one_line_errors(tiny_env, examples, setting, value, message):
     env = dict(tiny_env, **{setting: value})
     if setting == "NET":
         del env["NET_DEFINITION"], env["NET_WEIGHTS"]
-    done = run_example(EXAMPLES / "generate_preferred_image_dgn_gd__for_higher_layer.py", env)
+    done = run_example(examples / "generate_preferred_image_dgn_gd__for_higher_layer.py", env)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, load_golden, shared_path
 from prefinput.cli import UserError
 from prefinput.image import imread, imsave
 
@@ -20,7 +19,7 @@ QUIET = {"GLOG_minloglevel": "2", "PREFINPUT_OFFLINE": "1"}
 
 
 @pytest.fixture
-def net_flags(tiny):
+def net_flags(tiny, shared_path):
     prototxt, weights = tiny["classifier"]
     mean = shared_path("reference", "cnnpref", "data", "ilsvrc_2012_mean.npy")
     return ["--deploy_txt", prototxt, "--caffe_model", weights, "--mean_image", str(mean), "--gpu", "-1"]
@@ -42,12 +41,12 @@ def run(net_flags, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("golden_name", GOLDENS)
-def test_golden_through_the_command_line(golden_name, net_flags, tmp_path, pinned_environment):
+def test_golden_through_the_command_line(golden_name, net_flags, tmp_path, pinned_environment, repo, load_golden):
     golden = load_golden(golden_name)
     output = tmp_path / "out.png"
     argv = golden["args"]["argv"] + net_flags + ["--seed", str(golden["args"]["seed"]),
                                                  "--output_file", str(output), "--save_raw"]
-    done = subprocess.run([sys.executable, str(REPO / "cnn_vis.py"), *argv], cwd=tmp_path,
+    done = subprocess.run([sys.executable, str(repo / "cnn_vis.py"), *argv], cwd=tmp_path,
                           env={**os.environ, **QUIET}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     with np.load(tmp_path / "out.npz") as raw:
@@ -177,9 +176,9 @@ def test_user_mistakes_are_user_errors(run, flags, message):
         run("--target_layer", "conv3", "--num_steps", "1", *flags)
 
 
-def test_missing_model_is_one_line_and_status_2(net_flags, tmp_path):
+def test_missing_model_is_one_line_and_status_2(net_flags, tmp_path, repo):
     net_flags[3] = str(tmp_path / "missing.caffemodel")
-    done = subprocess.run([sys.executable, str(REPO / "cnn_vis.py"), *net_flags, "--initial_size", "x1"],
+    done = subprocess.run([sys.executable, str(repo / "cnn_vis.py"), *net_flags, "--initial_size", "x1"],
                           cwd=tmp_path, env={**os.environ, **QUIET}, capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "missing.caffemodel" in done.stderr

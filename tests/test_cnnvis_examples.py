@@ -8,17 +8,21 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_path
 from prefinput.image import imread, imsave
 
 pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 
-EXAMPLES = REPO / "examples" / "cnn-vis"
 SMALL = ["--target_layer=conv3", "--initial_size=30x40", "--final_size=40x50"]
 
 
-def test_thirteen_examples_each_run_cnn_vis():
-    scripts = sorted(EXAMPLES.glob("example*.sh"))
+@pytest.fixture
+def examples(repo):
+    """The cnn-vis example scripts' folder."""
+    return repo / "examples" / "cnn-vis"
+
+
+def test_thirteen_examples_each_run_cnn_vis(examples):
+    scripts = sorted(examples.glob("example*.sh"))
     assert [p.name for p in scripts] == sorted("example%d.sh" % n for n in range(1, 14))
     for script in scripts:
         assert os.access(script, os.X_OK), script
@@ -26,7 +30,7 @@ def test_thirteen_examples_each_run_cnn_vis():
 
 
 @pytest.fixture
-def initial_imgs(tmp_path):
+def initial_imgs(tmp_path, shared_path):
     """The original's start images, plus a stand-in for scream.jpg, which
     the original repository never committed."""
     folder = tmp_path / "initial_imgs"
@@ -38,8 +42,8 @@ def initial_imgs(tmp_path):
 
 
 @pytest.mark.parametrize("number", range(1, 14))
-def test_example_runs_end_to_end_on_the_tiny_net(number, tiny, initial_imgs, tmp_path):
-    script = EXAMPLES / ("example%d.sh" % number)
+def test_example_runs_end_to_end_on_the_tiny_net(number, tiny, initial_imgs, tmp_path, examples, shared_path):
+    script = examples / ("example%d.sh" % number)
     prototxt, weights = tiny["classifier"]
     env = {**os.environ, "GLOG_minloglevel": "2", "PREFINPUT_OFFLINE": "1",
            "NETS_DIR": str(tmp_path / "nets"), "OUTPUT_DIR": str(tmp_path / "out"), "NUM_STEPS": "1",

@@ -1,13 +1,9 @@
 """Downloads on loopback: atomic, resumable, verified, and one-line failures."""
 import hashlib
-import http.server
 import io
 import os
-import re
 import socket
 import tarfile
-import threading
-import urllib.parse
 import zipfile
 
 import pytest
@@ -16,59 +12,11 @@ from prefinput import download, models
 from prefinput.cli import UserError
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    """Static files from server.root, with Range support unless server.ranges
-    is off; server.cuts[path] = n sends only n bytes of the next reply to path."""
-
-    def do_GET(self):
-        server = self.server
-        server.requests.append((self.path, self.headers.get("Range")))
-        path = os.path.join(server.root, urllib.parse.unquote(self.path.lstrip("/")))
-        if not os.path.isfile(path):
-            self.send_error(404)
-            return
-        with open(path, "rb") as f:
-            data = f.read()
-        start, asked = 0, self.headers.get("Range")
-        if asked and server.ranges:
-            start = int(re.match(r"bytes=(\d+)-", asked).group(1))
-            if start >= len(data):
-                self.send_error(416)
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[:server.cuts.pop(self.path, len(body))])
-
-    def log_message(self, *args):
-        pass
-
-
-class Loopback:
-    def __init__(self, root):
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.root, self.httpd.requests, self.httpd.cuts, self.httpd.ranges = str(root), [], {}, True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def __getattr__(self, name):  # root, requests, cuts, ranges
-        return getattr(self.httpd, name)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, loopback):
     """A loopback HTTP server of tmp_path/www."""
     (tmp_path / "www").mkdir()
-    server = Loopback(tmp_path / "www")
+    server = loopback(tmp_path / "www")
     yield server
     server.close()
 

@@ -3,7 +3,6 @@ reference file of ../shared/reference/MANIFEST.tsv from a loopback mirror."""
 import csv
 import dataclasses
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -12,19 +11,20 @@ import pytest
 import settings
 from prefinput import download, models
 from prefinput.cli import UserError
-from test_download import Loopback
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED = pathlib.Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")
-REFERENCE = SHARED / "reference"
 
 ALL_FILES = [(m, f) for m in models.MODELS for f in m.files]
 
 
-def manifest():
-    if not (REFERENCE / "MANIFEST.tsv").is_file():
-        pytest.skip(f"no reference files at {REFERENCE} (../shared is only on the project's machines)")
-    with open(REFERENCE / "MANIFEST.tsv") as f:
+@pytest.fixture(scope="module")
+def reference(shared):
+    """../shared/reference, whether or not it is there."""
+    return shared / "reference"
+
+
+def manifest(reference):
+    if not (reference / "MANIFEST.tsv").is_file():
+        pytest.skip(f"no reference files at {reference} (../shared is only on the project's machines)")
+    with open(reference / "MANIFEST.tsv") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     header = [rows[0][0].lstrip("# "), *rows[0][1:]]
     return [dict(zip(header, row)) for row in rows[1:] if row]
@@ -39,26 +39,27 @@ def registry_file(url):
 
 
 @pytest.fixture(scope="module")
-def reference_mirror():
-    manifest()
-    server = Loopback(REFERENCE)
+def reference_mirror(reference, loopback):
+    manifest(reference)
+    server = loopback(reference)
     yield server
     server.close()
 
 
-def test_every_manifest_entry_is_in_the_registry_with_its_checksum_and_size():
+def test_every_manifest_entry_is_in_the_registry_with_its_checksum_and_size(reference):
     known = {url: f for _m, f in ALL_FILES for url in f.urls}
-    for row in manifest():
+    for row in manifest(reference):
         f = known.get(upstream_url(row))
         assert f is not None, f"registry lacks {row['path_here']} ({upstream_url(row)})"
         assert (f.checksum, f.size) == ("sha256:" + row["sha256"], int(row["bytes"])), row["path_here"]
 
 
-def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mirror, tmp_path, monkeypatch):
+def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mirror, reference, tmp_path,
+                                                                    monkeypatch):
     """Each reference file through each of its upstream addresses, redirected
     to a loopback server of ../shared/reference."""
     monkeypatch.setenv("PREFINPUT_MIRROR", reference_mirror.url)
-    rows = manifest()
+    rows = manifest(reference)
     for i, row in enumerate(rows):
         f = registry_file(upstream_url(row))
         only_this_url = dataclasses.replace(f, urls=(upstream_url(row),))
@@ -69,9 +70,9 @@ def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mi
     assert len(reference_mirror.requests) == len(rows)
 
 
-def test_a_folder_works_as_a_mirror(tmp_path, monkeypatch):
-    manifest()
-    monkeypatch.setenv("PREFINPUT_MIRROR", str(REFERENCE))
+def test_a_folder_works_as_a_mirror(reference, tmp_path, monkeypatch):
+    manifest(reference)
+    monkeypatch.setenv("PREFINPUT_MIRROR", str(reference))
     act_range = models.model("act_range")
     models.fetch(act_range, root=str(tmp_path), progress=False)
     assert {models.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
@@ -154,19 +155,19 @@ def test_model_names_are_case_insensitive_and_unknown_ones_listed():
         models.model("resnet")
 
 
-def nets_download(*args, env=None):
-    return subprocess.run([str(REPO / "nets" / "download.sh"), *args], capture_output=True, text=True,
+def nets_download(repo, *args, env=None):
+    return subprocess.run([str(repo / "nets" / "download.sh"), *args], capture_output=True, text=True,
                           env={**os.environ, "PYTHON": sys.executable, **(env or {})}, timeout=60)
 
 
-def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference_mirror, tmp_path):
+def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference_mirror, repo, tmp_path):
     env = {"NETS_DIR": str(tmp_path), "PREFINPUT_MIRROR": reference_mirror.url}
-    done = nets_download("misc", "mean", env=env)
+    done = nets_download(repo, "misc", "mean", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["misc: fetched 5 file(s)", "mean: fetched 2 file(s)"]
     with open(tmp_path / "data" / "misc" / "vocabulary.txt", "a") as f:
         f.write("tampered\n")
-    listed = nets_download("--list", env=env)
+    listed = nets_download(repo, "--list", env=env)
     assert listed.returncode == 0, listed.stderr
     states = {line.split()[-1]: line.split()[0] for line in listed.stdout.splitlines() if line.startswith("  ")}
     assert states["data/misc/synset_words.txt"] == "ok"
@@ -174,7 +175,7 @@ def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference
     assert states["caffenet/bvlc_reference_caffenet.caffemodel"] == "missing"
 
 
-def test_download_sh_errors_are_one_line_with_status_2(tmp_path):
-    done = nets_download("resnet", env={"NETS_DIR": str(tmp_path)})
+def test_download_sh_errors_are_one_line_with_status_2(repo, tmp_path):
+    done = nets_download(repo, "resnet", env={"NETS_DIR": str(tmp_path)})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no model called 'resnet'" in done.stderr

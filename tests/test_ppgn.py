@@ -12,25 +12,21 @@ import numpy as np
 import pytest
 import scipy.io
 
-from conftest import REPO, SHARED, load_golden, shared_path
-
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 import sampling_class  # noqa: E402  (needs caffe)
 from prefinput import image, ppgn  # noqa: E402
 from prefinput.cli import UserError  # noqa: E402
-
-GOLDENS = sorted(p.name for p in (SHARED / "fixtures" / "golden").glob("ppgn_*.npz"))
-
+from prefinput.steps import read_image_for  # noqa: E402
 
 @pytest.fixture(scope="module")
-def data_files():
+def data_files(shared_path):
     misc = shared_path("reference", "ppgn", "misc")
     return {"synset_file": str(misc / "synset_words.txt"), "mean_file_mat": str(misc / "ilsvrc_2012_mean.mat"),
             "volcano": str(shared_path("reference", "ppgn", "images", "volcano.jpg"))}
 
 
 @pytest.fixture(scope="module")
-def net_flags(data_files):
+def net_flags(data_files, shared_path):
     """The flags that point sampling_class.py at the tiny nets."""
     tiny = shared_path("fixtures", "tiny")
     classifier = [str(tiny / "classifier.prototxt"), str(tiny / "classifier.caffemodel")]
@@ -55,7 +51,7 @@ def flags_of(golden_args):
 def chain(nets, net_flags, tmp_path, *flags):
     """Run sample() in-process; return its args, the final image's path and the raw arrays."""
     args = sampling_class.parse_args(net_flags + ["--output_dir", str(tmp_path), "--save_raw", *flags])
-    filename = sampling_class.sample(args, nets)
+    filename = sampling_class.sample(args, nets).file
     with np.load(os.path.splitext(filename)[0] + ".npz") as raw:
         return args, filename, {key: raw[key] for key in raw.files}
 
@@ -68,10 +64,10 @@ def draws_after(seed, *draws):
     return rng.random_sample()
 
 
-@pytest.mark.parametrize("name", GOLDENS)
-def test_golden_through_the_cli(name, net_flags, tmp_path, pinned_environment):
+@pytest.mark.goldens("ppgn_*.npz")  # parametrizes `name` (conftest)
+def test_golden_through_the_cli(name, net_flags, tmp_path, pinned_environment, repo, load_golden):
     golden = load_golden(name)
-    command = [sys.executable, str(REPO / "sampling_class.py"), *flags_of(golden["args"]), *net_flags,
+    command = [sys.executable, str(repo / "sampling_class.py"), *flags_of(golden["args"]), *net_flags,
                "--output_dir", str(tmp_path), "--save_raw"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -143,9 +139,13 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
     _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
                                   3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
                                   output_dir=str(tmp_path))
-    labelled = [label for _, _, label in samples]
     assert seen == [1, 1, 1, 1, 2, 2, 2]
-    assert labelled == [names[1]] * 4 + [names[2]] * 3
+    assert [sample.label for sample in samples] == [names[1]] * 4 + [names[2]] * 3
+    # the files the program returns say the unit each sample was made under
+    result = sampling_class.sample(args, nets)
+    assert [frame.unit for frame in result.frames] == [1, 1, 1, 1, 2, 2, 2]
+    assert [os.path.basename(frame.file) for frame in result.frames] == list(raw["sample_names"])
+    assert result.unit == 2  # the condition the final image was made under
     # --write_labels puts the label under each sample: taller than the image
     assert image.imread(tmp_path / "samples" / "00000.jpg").shape[0] > 27
 
@@ -219,7 +219,7 @@ def test_inpainting_keeps_the_context_and_stitches(nets, net_flags, data_files, 
 
 def test_init_file_is_read_as_the_encoder_sees_it(nets, data_files):
     _, encoder, _ = nets
-    data = ppgn.read_image_for(encoder, data_files["volcano"], data_files["mean_file_mat"])
+    data = read_image_for(encoder, data_files["volcano"], data_files["mean_file_mat"])
     mean = scipy.io.loadmat(data_files["mean_file_mat"])["image_mean"][114:141, 114:141]
     rgb = image.imresize(image.imread(data_files["volcano"]), (27, 27))
     assert data.dtype == np.float32 and data.shape == (1, 3, 27, 27)
@@ -238,9 +238,9 @@ def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, t
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--units", "10"], "unit 10 is out of range: fc8 has 10 units"),
-    (["--units", "1", "--act_layer", "conv5", "--xy", "6"], "--xy 6 is outside conv5's 6x6 grid"),
-    (["--units", "1", "--act_layer", "pool5"], "--act_layer pool5: the sampler knows fc layers"),
+    (["--units", "10"], "--unit 10: fc8 has units 0..9"),
+    (["--units", "1", "--act_layer", "conv5", "--xy", "6"], "--xy 6: conv5 is 6x6"),
+    (["--units", "1", "--act_layer", "nonesuch"], "--act_layer nonesuch: the net has no such blob; it has data, "),
     (["--units", "1", "--epsilon4", "1"], "needs an image"),
     (["--units", "one"], "expected numbers"),
 ])
@@ -258,8 +258,8 @@ def test_a_missing_start_image_stops_before_the_nets_load(net_flags, tmp_path):
     assert not os.listdir(tmp_path)
 
 
-def test_a_user_error_is_one_line_and_status_2(net_flags, tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "sampling_class.py"), *net_flags, "--units", "10",
+def test_a_user_error_is_one_line_and_status_2(net_flags, tmp_path, repo):
+    result = subprocess.run([sys.executable, str(repo / "sampling_class.py"), *net_flags, "--units", "10",
                              "--output_dir", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr == "sampling_class.py: error: unit 10 is out of range: fc8 has 10 units\n"
+    assert result.stderr == "sampling_class.py: error: --unit 10: fc8 has units 0..9\n"

@@ -1,77 +1,20 @@
-"""PPGN caption conditioning (sampling_caption.py) on a tiny captioner built
-here in the LRCN layout: the tiny classifier's fc8 feeds an LSTM (Embed,
-LSTM, LSTM, InnerProduct, Softmax, Log) with the blobs image_features,
-cont_sentence, input_sentence, probs and log_prob."""
+"""PPGN caption conditioning (sampling_caption.py) on a tiny captioner in
+the LRCN layout (conftest's lrcn fixture builds it): the tiny classifier's
+fc8 feeds an LSTM (Embed, LSTM, LSTM, InnerProduct, Softmax, Log) with the
+blobs image_features, cont_sentence, input_sentence, probs and log_prob."""
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_path
-
-caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
+pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 import sampling_caption  # noqa: E402  (needs caffe)
-from caffe import layers as L  # noqa: E402
-from caffe.proto import caffe_pb2  # noqa: E402
 from prefinput.cli import UserError  # noqa: E402
 
-WORDS = ["<unk>", "a", "red", "car", "on", "the", "road", "dog"]
-BATCH = 8       # LRCN's deploy net reads 20 copies of one stream; 8 are enough here
-HIDDEN = 6
-
-
-def lrcn_definition(features):
-    """The LRCN word-to-predictions deploy net, small."""
-    uniform = dict(type="uniform", min=-0.5, max=0.5)
-    n = caffe.NetSpec()
-    n.cont_sentence = L.Input(shape=dict(dim=[1, BATCH]))
-    n.input_sentence = L.Input(shape=dict(dim=[1, BATCH]))
-    n.image_features = L.Input(shape=dict(dim=[BATCH, features]))
-    n.embedded_input_sentence = L.Embed(n.input_sentence, input_dim=len(WORDS) + 1, num_output=HIDDEN,
-                                        bias_term=False, weight_filler=uniform)
-    n.lstm1 = L.LSTM(n.embedded_input_sentence, n.cont_sentence,
-                     recurrent_param=dict(num_output=HIDDEN, weight_filler=uniform, bias_filler=uniform))
-    n.lstm2 = L.LSTM(n.lstm1, n.cont_sentence, n.image_features, propagate_down=[False, False, True],
-                     recurrent_param=dict(num_output=HIDDEN, weight_filler=uniform, bias_filler=uniform))
-    n.predict = L.InnerProduct(n.lstm2, num_output=len(WORDS) + 1, axis=2,
-                               weight_filler=dict(type="uniform", min=-2, max=2))
-    n.probs = L.Softmax(n.predict, axis=2)
-    n.log_prob = L.Log(n.probs)
-    net = n.to_proto()
-    net.name = "caffenet_to_lstm"
-    net.force_backward = True
-    [embed] = [layer for layer in net.layer if layer.type == "Embed"]
-    embed.name = "embedding"  # LRCN's layer name; its top keeps the blob name
-    return net
-
 
 @pytest.fixture(scope="module")
-def lrcn(tmp_path_factory):
-    """Paths of the tiny captioner: its definition, one weights file holding
-    the classifier's and the LSTM's layers (as LRCN's does), the vocabulary."""
-    folder = tmp_path_factory.mktemp("lrcn")
-    tiny = shared_path("fixtures", "tiny")
-    definition = folder / "lrcn_word_to_preds.deploy.prototxt"
-    definition.write_text(str(lrcn_definition(features=10)))
-    caffe.set_random_seed(0)
-    lstm_weights = folder / "lstm.caffemodel"
-    caffe.Net(str(definition), caffe.TEST).save(str(lstm_weights))
-    combined = caffe_pb2.NetParameter()
-    combined.ParseFromString((tiny / "classifier.caffemodel").read_bytes())
-    lstm = caffe_pb2.NetParameter()
-    lstm.ParseFromString(lstm_weights.read_bytes())
-    combined.layer.extend(lstm.layer)
-    weights = folder / "lrcn.caffemodel"
-    weights.write_bytes(combined.SerializeToString())
-    vocab = folder / "vocabulary.txt"
-    vocab.write_text("\n".join(WORDS) + "\n")
-    return {"captioner_definition": str(definition), "net_weights": str(weights), "vocab_file": str(vocab),
-            "net_definition": str(tiny / "classifier.prototxt")}
-
-
-@pytest.fixture(scope="module")
-def flags(lrcn):
+def flags(lrcn, shared_path):
     tiny = shared_path("fixtures", "tiny")
     classifier = tiny / "classifier"
     generator = tiny / "generator"
@@ -80,8 +23,8 @@ def flags(lrcn):
     return [item for key, value in paths.items() for item in (f"--{key}", value)]
 
 
-def run_cli(flags, cwd, *more):
-    return subprocess.run([sys.executable, str(REPO / "sampling_caption.py"), *flags, *more,
+def run_cli(repo, flags, cwd, *more):
+    return subprocess.run([sys.executable, str(repo / "sampling_caption.py"), *flags, *more,
                            "--output_dir", str(cwd)], cwd=cwd, capture_output=True, text=True)
 
 
@@ -89,8 +32,8 @@ def test_words_become_vocabulary_indices_plus_one_then_end(lrcn):
     assert sampling_caption.words_to_numbers(lrcn["vocab_file"], ["a", "red", "car"]) == [2, 3, 4, 0]
 
 
-def test_caption_chain_through_the_cli(flags, tmp_path):
-    result = run_cli(flags, tmp_path, "--sentence", "a_red_car", "--n_iters", "3", "--lr", "1",
+def test_caption_chain_through_the_cli(repo, flags, tmp_path):
+    result = run_cli(repo, flags, tmp_path, "--sentence", "a_red_car", "--n_iters", "3", "--lr", "1",
                      "--lr_end", "1e-10", "--epsilon1", "1e-3", "--epsilon3", "1e-17", "--save_every", "2",
                      "--save_raw")
     assert result.returncode == 0, result.stderr
@@ -102,19 +45,19 @@ def test_caption_chain_through_the_cli(flags, tmp_path):
     assert "step: 0003\t a red car [" in result.stdout
 
 
-def sentence_log_likelihood(net, lstm, image, sentence):
+def sentence_log_likelihood(net, lstm, image, sentence, batch):
     """sum_t log p(word_t | the words before it, the image's features), stream 0."""
     features = net.forward(data=image, end="fc8")["fc8"].copy()
     total = 0.0
     for idx, word in enumerate(sentence):
         previous = sentence[idx - 1] if idx > 0 else 0
-        lstm.forward(image_features=np.repeat(features, BATCH, axis=0), cont_sentence=np.array([int(previous != 0)]),
+        lstm.forward(image_features=np.repeat(features, batch, axis=0), cont_sentence=np.array([int(previous != 0)]),
                      input_sentence=np.array([previous]), end="log_prob")
         total += float(lstm.blobs["log_prob"].data[0, 0, word])
     return total
 
 
-def test_caption_gradient_raises_the_sentence_likelihood(flags):
+def test_caption_gradient_raises_the_sentence_likelihood(flags, lrcn_batch):
     args = sampling_caption.parse_args(flags + ["--sentence", "a_red_dog_on_the_road"])
     net, lstm, _, _ = sampling_caption.load_nets(args)
     condition = sampling_caption.caption_condition(args, net, lstm)
@@ -128,19 +71,18 @@ def test_caption_gradient_raises_the_sentence_likelihood(flags):
     # An ascent direction; not the exact gradient: like the original, each word's
     # backward stops at the current step of the LSTM (no backpropagation through time)
     step = 1e-2 / np.abs(grad).max()
-    before = sentence_log_likelihood(net, lstm, image, condition["sentence"])
-    after = sentence_log_likelihood(net, lstm, image + step * grad, condition["sentence"])
+    before = sentence_log_likelihood(net, lstm, image, condition["sentence"], lrcn_batch)
+    after = sentence_log_likelihood(net, lstm, image + step * grad, condition["sentence"], lrcn_batch)
     assert after > before
 
 
-def test_unknown_word_is_a_one_line_error_naming_it(flags, tmp_path):
-    result = run_cli(flags, tmp_path, "--sentence", "a_red_zebra")
+def test_unknown_word_is_a_one_line_error_naming_it(repo, flags, tmp_path):
+    result = run_cli(repo, flags, tmp_path, "--sentence", "a_red_zebra")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "'zebra' is not in the vocabulary" in result.stderr
 
 
-def test_too_long_a_sentence_is_a_user_error(flags):
-    args = sampling_caption.parse_args(flags + ["--sentence", "_".join(["a"] * BATCH)])
-    net, lstm, _, _ = sampling_caption.load_nets(args)
+def test_too_long_a_sentence_is_a_user_error(flags, lrcn_batch):
+    args = sampling_caption.parse_args(flags + ["--sentence", "_".join(["a"] * lrcn_batch)])
     with pytest.raises(UserError, match="the sentence has 8 words; the captioner reads at most 7"):
-        sampling_caption.caption_condition(args, net, lstm)
+        sampling_caption.load_nets(args)  # before any work

@@ -24,11 +24,17 @@ ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open, so gra
 @pytest.fixture(autouse=True)
 def cpu_seeded_caffe_and_private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("PREFINPUT_PROTOTXT_CACHE", raising=False)
+    monkeypatch.setenv("NETS_DIR", str(tmp_path / "nets"))  # tmp_path itself is a user's folder
     caffe.set_mode_cpu()
     caffe.set_random_seed(0)  # the fillers' weights
 
 
+CACHE = ("cache", "preferred-inputs", "prototxt")  # under tmp_path, through XDG_CACHE_HOME
+
+
 def write(path, net):
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(net if isinstance(net, str) else str(net))
     return str(path)
 
@@ -197,41 +203,133 @@ def test_upstream_file_is_untouched_and_the_copy_says_what_was_patched(tmp_path)
     src = write(tmp_path / "g.prototxt", generator())
     before = open(src).read()
     path = prototxt.patch(src, drop_cudnn=True)
-    assert os.path.dirname(path) == str(tmp_path)
+    assert path.startswith(str(tmp_path.joinpath(*CACHE)))
     assert open(src).read() == before
     header = [line for line in open(path) if line.startswith("#")]
     assert header[0].startswith(f"# Patched copy of {src}")
     assert "# - force_backward: true\n" in header
     assert "# - engine: CUDNN dropped from deconv0\n" in header
     assert "# - Reshape reshape: batch dim 1 -> -1\n" in header
+    assert header[-1].startswith("# prefinput-patch {") and '"source_sha256"' in header[-1]
 
 
-def test_default_options_write_name_patched_prototxt_beside_the_source(tmp_path):
-    src = write(tmp_path / "deploy.prototxt", classifier_layers())
-    assert prototxt.patch(src) == str(tmp_path / "deploy.patched.prototxt")
+def test_a_source_outside_nets_dir_leaves_its_folder_alone_and_goes_to_the_cache(tmp_path):
+    folder = tmp_path / "my model"
+    src = write(folder / "deploy.prototxt", classifier_layers())
+    before = sorted(os.listdir(folder))
+    paths = [prototxt.patch(src), prototxt.patch(src, relu_out_of_place=True), prototxt.patch(src, batch_size=3)]
+    assert sorted(os.listdir(folder)) == before == ["deploy.prototxt"]
+    cache = tmp_path.joinpath(*CACHE)
+    for path in paths:
+        key = pathlib.Path(path).relative_to(cache).parts[0]
+        assert path == str(cache / key / "deploy.patched.prototxt")
+        caffe.Net(path, caffe.TEST)
+    assert len(set(paths)) == 3
+
+
+def test_prefinput_prototxt_cache_overrides_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFINPUT_PROTOTXT_CACHE", str(tmp_path / "elsewhere"))
+    path = prototxt.patch(write(tmp_path / "c.prototxt", classifier_layers()))
+    assert os.path.dirname(os.path.dirname(path)) == str(tmp_path / "elsewhere")
+    assert not tmp_path.joinpath("cache").exists()
+
+
+def test_a_source_under_nets_dir_gets_its_copy_beside_it(tmp_path):
+    nets_dir = tmp_path / "nets"
+    src = write(nets_dir / "caffenet" / "deploy.prototxt", classifier_layers())
+    assert prototxt.patch(src) == str(nets_dir / "caffenet" / "deploy.patched.prototxt")
     other = prototxt.patch(src, relu_out_of_place=True)
-    assert os.path.dirname(other) == str(tmp_path) and other.startswith(str(tmp_path / "deploy.patched-"))
+    assert os.path.dirname(other) == str(nets_dir / "caffenet")
+    assert other.startswith(str(nets_dir / "caffenet" / "deploy.patched-"))
     assert os.path.exists(prototxt.patch(src)) and other != prototxt.patch(src)
+    assert not tmp_path.joinpath("cache").exists()
 
 
-def test_the_copy_is_rewritten_only_when_stale(tmp_path):
-    src = write(tmp_path / "c.prototxt", classifier_layers())
+def test_nets_dir_is_compared_by_real_path(tmp_path, monkeypatch):
+    src = write(tmp_path / "models" / "deploy.prototxt", classifier_layers())
+    (tmp_path / "link").symlink_to(tmp_path / "models")
+    monkeypatch.setenv("NETS_DIR", str(tmp_path / "link"))
+    assert prototxt.patch(src) == str(tmp_path / "models" / "deploy.patched.prototxt")
+    monkeypatch.setenv("NETS_DIR", str(tmp_path / "models"))
+    linked = str(tmp_path / "link" / "deploy.prototxt")
+    assert prototxt.patch(linked) == str(tmp_path / "link" / "deploy.patched.prototxt")
+
+
+def test_the_copy_beside_a_source_is_rewritten_only_when_stale(tmp_path):
+    src = write(tmp_path / "nets" / "c.prototxt", classifier_layers())
     path = prototxt.patch(src)
     os.utime(path, (1, 1))
     assert prototxt.patch(src) == path and os.stat(path).st_mtime == 1
-    write(tmp_path / "c.prototxt", with_input_dim(classifier_layers()))
+    write(tmp_path / "nets" / "c.prototxt", with_input_dim(classifier_layers()))
     assert prototxt.patch(src) == path and os.stat(path).st_mtime != 1
     assert parsed(path).input_dim == [1, 3, 8, 8]
 
 
-def test_a_read_only_folder_gets_its_copy_in_the_cache(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
+def test_the_same_content_in_two_folders_shares_one_cached_copy(tmp_path):
+    first = write(tmp_path / "a" / "deploy.prototxt", classifier_layers())
+    second = write(tmp_path / "b" / "deploy.prototxt", classifier_layers())
+    path = prototxt.patch(first)
+    os.utime(path, (1, 1))
+    inode = os.stat(path).st_ino
+    assert prototxt.patch(second) == path
+    assert os.stat(path).st_mtime == 1 and os.stat(path).st_ino == inode
+    assert os.listdir(os.path.dirname(path)) == ["deploy.patched.prototxt"]
+
+
+def test_other_options_or_content_give_another_cached_copy(tmp_path):
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    path = prototxt.patch(src)
+    os.utime(path, (1, 1))
+    with_relu = prototxt.patch(src, relu_out_of_place=True)
+    no_weights = prototxt.patch(src, weight_gradients=False)
+    write(tmp_path / "c.prototxt", with_input_dim(classifier_layers()))
+    changed = prototxt.patch(src)
+    assert len({path, with_relu, no_weights, changed}) == 4
+    assert os.stat(path).st_mtime == 1 and not parsed(path).input_dim  # the old copy is left as it was
+    assert parsed(changed).input_dim == [1, 3, 8, 8]
+    assert "relu1" in [layer.top[0] for layer in parsed(with_relu).layer]
+
+
+def test_concurrent_patches_of_one_key_each_get_a_whole_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    sources = [write(tmp_path / str(i) / "c.prototxt", classifier_layers()) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = set(pool.map(lambda src: prototxt.patch(src, drop_cudnn=True), sources))
+    (path,) = paths
+    assert os.listdir(os.path.dirname(path)) == ["c.patched.prototxt"]  # no leftover temporaries
+    caffe.Net(path, caffe.TEST)
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_user_error(tmp_path, monkeypatch):
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("PREFINPUT_PROTOTXT_CACHE", str(tmp_path / "a file" / "cache"))
+    src = write(tmp_path / "c.prototxt", classifier_layers())
+    with pytest.raises(UserError, match=r"cannot write the patched prototxt cache folder .*a file/cache/\w+: "
+                                        r".*; set PREFINPUT_PROTOTXT_CACHE to a writable folder"):
+        prototxt.patch(src)
+    assert sorted(os.listdir(tmp_path)) == ["a file", "c.prototxt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_read_only_cache_folder_is_a_user_error(tmp_path, monkeypatch):
+    cache = tmp_path / "ro-cache"
+    cache.mkdir()
+    cache.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    monkeypatch.setenv("PREFINPUT_PROTOTXT_CACHE", str(cache))
+    try:
+        with pytest.raises(UserError, match="set PREFINPUT_PROTOTXT_CACHE"):
+            prototxt.patch(write(tmp_path / "c.prototxt", classifier_layers()))
+    finally:
+        cache.chmod(stat.S_IRWXU)
+
+
+def test_a_read_only_folder_under_nets_dir_gets_its_copy_in_the_cache(tmp_path):
+    folder = tmp_path / "nets" / "ro"
     src = write(folder / "c.prototxt", classifier_layers())
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
         path = prototxt.patch(src)
-        assert path.startswith(str(tmp_path / "cache")) and path.endswith("/c.patched.prototxt")
+        assert path.startswith(str(tmp_path.joinpath(*CACHE))) and path.endswith("/c.patched.prototxt")
         assert os.listdir(folder) == ["c.prototxt"]
         caffe.Net(path, caffe.TEST)
     finally:
@@ -246,14 +344,20 @@ def test_not_a_net_definition_is_one_line(tmp_path):
 
 def test_patch_prototxt_sh_patches_a_users_prototxt(tmp_path):
     src = write(tmp_path / "mine.prototxt", classifier_layers())
-    done = subprocess.run([str(REPO / "nets" / "patch_prototxt.sh"), src, "--relu-out-of-place", "--batch-size", "4",
-                           "-o", str(tmp_path / "out.prototxt")], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHON": sys.executable})
+    script = [str(REPO / "nets" / "patch_prototxt.sh"), src, "--relu-out-of-place", "--batch-size", "4"]
+    env = {**os.environ, "PYTHON": sys.executable, "PREFINPUT_PROTOTXT_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([*script, "-o", str(tmp_path / "out.prototxt")], capture_output=True, text=True,
+                          timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "out.prototxt")
     net = parsed(str(tmp_path / "out.prototxt"))
     assert net.force_backward and net.layer[0].input_param.shape[0].dim[0] == 4
     assert [layer.top[0] for layer in net.layer if layer.type == "ReLU"] == ["relu1", "relu2"]
+    done = subprocess.run(script, capture_output=True, text=True, timeout=120, env=env)  # no -o: the cache
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path / "cache") + "/")
+    assert parsed(done.stdout.strip()) == net
+    assert sorted(os.listdir(tmp_path)) == ["cache", "mine.prototxt", "out.prototxt"]
 
 
 # --- nets.load ------------------------------------------------------------
@@ -280,7 +384,7 @@ def test_load_reads_weights_of_the_shared_tiny_nets_without_writing_there():
 
 
 def test_load_of_a_missing_file_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(UserError, match="none.prototxt"):
         nets.load(str(tmp_path / "none.prototxt"))
 
 

@@ -10,20 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
-from prefinput import actmax, collage, regression
+from prefinput import collage, examples, nets, regression
 from prefinput.cli import UserError
 from prefinput.image import imread, imsave
 
 UNITS = [1, 2, 3, 4, 5]
-
-
-def panel(seed, size=27):
-    """A smooth random RGB image (SSIM is meaningful on it)."""
-    state = np.random.RandomState(seed)
-    y, x = np.mgrid[0:size, 0:size] / size
-    channels = [np.sin(state.uniform(2, 6) * x + state.uniform(2, 6) * y + state.uniform(0, 6)) for _ in range(3)]
-    return ((np.stack(channels, axis=2) + 1) * 120 + 5).astype(np.uint8)
 
 
 def example_collage(folder, name, images, tiny, pointsize=30):
@@ -34,9 +25,7 @@ def example_collage(folder, name, images, tiny, pointsize=30):
                                  pointsize=pointsize) for image, unit in zip(images, UNITS)]
     path = os.path.join(folder, name)
     collage.montage(files, path, tile=(5, 1))
-    args = argparse.Namespace(collage=path, tile=(5, 1), net_definition=tiny["classifier"][0],
-                              net_weights=tiny["classifier"][1], act_layer="fc8", xy=0)
-    actmax.write_manifest(args, files, UNITS, (27, 27), (0, 0))
+    examples.write_manifest(path, (5, 1), files, UNITS, (27, 27), (0, 0), net=tiny["classifier"], layer="fc8")
     return path
 
 
@@ -49,50 +38,38 @@ def published(folder, name, images):
     return collage.montage(files, os.path.join(folder, name), tile=(5, 1), trim=False)
 
 
-@pytest.fixture
-def main(monkeypatch, capsys):
-    """regression.main in this process; (exit status, what it printed)."""
-    monkeypatch.setenv("PREFINPUT_OFFLINE", "1")
-
-    def run(*args):
-        capsys.readouterr()
-        status = regression.main([str(arg) for arg in args])
-        return status, capsys.readouterr().out
-    return run
-
-
-def regression_cli(*args):
+def regression_cli(repo, *args):
     env = dict(os.environ, PREFINPUT_OFFLINE="1")
-    return subprocess.run([sys.executable, str(REPO / "regression.py"), *map(str, args)], env=env,
+    return subprocess.run([sys.executable, str(repo / "regression.py"), *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=120)
 
 
-def test_identical_panels_score_one_and_equal_activations(tmp_path, tiny):
+def test_identical_panels_score_one_and_equal_activations(tmp_path, tiny, repo, panel):
     import caffe
     images = [panel(seed) for seed in range(5)]
     ours = example_collage(str(tmp_path / "output"), "example1.png", images, tiny)
     published(str(tmp_path / "published"), "example1.png", images)
-    done = regression_cli(ours, "--published_dir", tmp_path / "published")
+    done = regression_cli(repo, ours, "--published_dir", tmp_path / "published")
     assert done.returncode == 0, done.stderr
     lines = [line.split() for line in done.stdout.splitlines() if line.startswith("fc8_")]
     assert [int(line[2]) for line in lines] == UNITS
     assert all(line[4] == "1.000" and line[7] == line[9] for line in lines)
     # the activation is the unit's fc8 on the mean-subtracted BGR panel
     net = caffe.Net(*tiny["classifier"], caffe.TEST)
-    net.forward(data=(images[0][:, :, ::-1].astype(np.float32) - actmax.MEAN).transpose(2, 0, 1)[np.newaxis])
+    net.forward(data=(images[0][:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN).transpose(2, 0, 1)[np.newaxis])
     assert lines[0][7] == "%.2f" % net.blobs["fc8"].data[0, 1]
     picture = imread(str(tmp_path / "output" / "example1_vs_published.jpg"))
     assert picture.shape[1] > 5 * 2 * 27
 
 
-def test_other_images_fail_the_threshold(main, tmp_path, tiny):
+def test_other_images_fail_the_threshold(regression_main, tmp_path, tiny, panel):
     ours = example_collage(str(tmp_path / "output"), "example2.png", [panel(seed) for seed in range(5)], tiny)
     published(str(tmp_path / "published"), "example2.png", [panel(seed) for seed in range(10, 15)])
-    status, out = main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.9)
+    status, out = regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.9)
     assert status == 1 and "5 of 5 panels below 0.90" in out
 
 
-def test_a_slightly_different_panel_passes_a_lower_threshold(main, tmp_path, tiny):
+def test_a_slightly_different_panel_passes_a_lower_threshold(regression_main, tmp_path, tiny, panel):
     images = [panel(seed) for seed in range(5)]
     noisy = [np.clip(image + np.random.RandomState(1).randint(-12, 13, image.shape), 0, 255).astype(np.uint8)
              for image in images]
@@ -100,10 +77,10 @@ def test_a_slightly_different_panel_passes_a_lower_threshold(main, tmp_path, tin
     published(str(tmp_path / "published"), "example1.png", noisy)
     scores = regression.compare(ours, str(tmp_path / "published" / "example1.png"), str(tmp_path / "p.png"))
     assert all(0.5 < score.ssim < 1 for score in scores)
-    assert main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.5)[0] == 0
+    assert regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.5)[0] == 0
 
 
-def test_find_panel_locates_panels_in_a_grid_with_other_cell_sizes():
+def test_find_panel_locates_panels_in_a_grid_with_other_cell_sizes(panel):
     images = [panel(seed, 12) for seed in range(6)]
     sheet = np.full((2 * 30 + 3, 3 * 16, 3), 255, dtype=np.uint8)
     for index, image in enumerate(images):
@@ -113,29 +90,29 @@ def test_find_panel_locates_panels_in_a_grid_with_other_cell_sizes():
         assert np.array_equal(regression.find_panel(sheet, image, index, (3, 2)), image)
 
 
-def test_a_missing_published_image_is_one_line(tmp_path, tiny):
+def test_a_missing_published_image_is_one_line(tmp_path, tiny, repo, panel):
     ours = example_collage(str(tmp_path / "output"), "example1.png", [panel(seed) for seed in range(5)], tiny)
-    done = regression_cli(ours, "--published_dir", tmp_path / "nowhere")
+    done = regression_cli(repo, ours, "--published_dir", tmp_path / "nowhere")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("regression.py: error: ") and "nowhere/example1.png" in done.stderr
 
 
-def test_a_collage_without_its_manifest_is_a_user_error(main, tmp_path):
+def test_a_collage_without_its_manifest_is_a_user_error(regression_main, tmp_path, panel):
     (tmp_path / "published").mkdir()
     collage.montage([panel(0)], str(tmp_path / "published" / "example1.png"))
     with pytest.raises(UserError, match="run the example script"):
-        main(tmp_path / "example1.png", "--published_dir", tmp_path / "published")
+        regression_main(tmp_path / "example1.png", "--published_dir", tmp_path / "published")
 
 
 @pytest.mark.parametrize("offset", [(0, 0), (3, 5)])
-def test_activation_places_the_panel_at_its_offset_in_a_mean_input(tiny, offset):
+def test_activation_places_the_panel_at_its_offset_in_a_mean_input(tiny, offset, panel):
     import caffe
     net = caffe.Net(*tiny["classifier"], caffe.TEST)
     image = panel(3, 15)
     value = regression.activation(net, image, "conv5", 4, 2, offset)
     data = np.zeros((1, 3, 27, 27), dtype=np.float32)
     data[0, :, offset[0]:offset[0] + 15, offset[1]:offset[1] + 15] = \
-        (image[:, :, ::-1].astype(np.float32) - actmax.MEAN).transpose(2, 0, 1)
+        (image[:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN).transpose(2, 0, 1)
     net.forward(data=data, end="conv5")
     assert value == float(net.blobs["conv5"].data[0, 4, 2, 2])
 
@@ -159,13 +136,7 @@ def manifest_picture(folder, images, tiny, published, units=UNITS, layer="fc8", 
     return picture
 
 
-def sheet(images, path, tile, border=1):
-    """A montage of `images` at `path` (its folder made), untrimmed."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return collage.montage(images, str(path), tile=tile, border=border, trim=False)
-
-
-def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny):
+def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny, panel):
     picture = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
     with open(tmp_path / "out" / "chain.json") as f:
         saved = json.load(f)
@@ -173,14 +144,14 @@ def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny
     assert regression.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
 
 
-def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(main, tmp_path, tiny):
+def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(regression_main, tmp_path, tiny, panel, sheet):
     images = [panel(seed) for seed in range(5)]
     others = [panel(seed) for seed in range(20, 27)]
     ours = manifest_picture(str(tmp_path / "out"), images, tiny,
                             {"image": "ppgn/faces.png", "layout": "any", "tile": [4, 3]})
     shuffled = others[:3] + [images[3], images[0]] + others[3:] + [images[4], images[2], images[1]]
     sheet(shuffled, tmp_path / "published" / "faces.png", (4, 3), border=2)
-    status, out = main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)
+    status, out = regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)
     assert status == 0 and "(any:4x3)" in out
     assert [line.split()[4] for line in out.splitlines() if line.startswith("0000")] == ["1.000"] * 5
 
@@ -194,25 +165,27 @@ def test_cells_are_the_centres_of_evenly_sized_cells():
         regression.cells(sheet, (3, 2), (21, 10))
 
 
-def test_whole_layout_compares_the_whole_picture_with_the_published_one_resized(main, tmp_path, tiny):
+def test_whole_layout_compares_the_whole_picture_with_the_published_one_resized(regression_main, tmp_path, tiny,
+                                                                                 panel, sheet):
     ours = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
     twice = np.kron(imread(ours), np.ones((2, 2, 1), dtype=np.uint8))  # the same picture at twice the size
     sheet([twice], tmp_path / "big.png", (1, 1), border=0)
-    status, out = main(ours, "--published", tmp_path / "big.png", "--threshold", 0.9)
+    status, out = regression_main(ours, "--published", tmp_path / "big.png", "--threshold", 0.9)
     assert status == 0 and "(whole)" in out and "chain.png" in out.splitlines()[1]
     picture = imread(str(tmp_path / "out" / "chain_vs_published.jpg"))
     assert picture.shape[1] > 2 * imread(ours).shape[1]  # ours beside the published one, at our size
     sheet([panel(40, 60)], tmp_path / "other.png", (1, 1), border=0)
-    assert main(ours, "--published", tmp_path / "other.png", "--threshold", 0.9)[0] == 1
+    assert regression_main(ours, "--published", tmp_path / "other.png", "--threshold", 0.9)[0] == 1
 
 
-def test_layout_flag_overrides_the_manifests(main, tmp_path, tiny):
+def test_layout_flag_overrides_the_manifests(regression_main, tmp_path, tiny, panel, sheet):
     images = [panel(seed) for seed in range(5)]
     ours = manifest_picture(str(tmp_path / "out"), images, tiny,
                             {"image": "ppgn/chain.png", "layout": "grid", "tile": [5, 1]})
     sheet(images[::-1], tmp_path / "published" / "chain.png", (5, 1))
-    assert main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)[0] == 1
-    assert main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99, "--layout", "any:5x1")[0] == 0
+    assert regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)[0] == 1
+    assert regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99,
+                           "--layout", "any:5x1")[0] == 0
 
 
 @pytest.mark.parametrize("text, layout", [("whole", {"layout": "whole"}),
@@ -228,19 +201,19 @@ def test_parse_layout_refuses(text):
         regression.parse_layout(text)
 
 
-def test_a_picture_without_a_target_unit_is_scored_by_ssim_alone(main, tmp_path, tiny):
+def test_a_picture_without_a_target_unit_is_scored_by_ssim_alone(regression_main, tmp_path, tiny, panel, sheet):
     images = [panel(seed) for seed in range(3)]
     ours = manifest_picture(str(tmp_path / "out"), images, tiny,
                             {"image": "ppgn/caption.png", "layout": "grid", "tile": [3, 1]},
                             units=[None] * 3, layer=None, net_definition=None, net_weights=None, tile=[3, 1])
     collage.label_below(sheet(images, tmp_path / "published" / "caption.png", (3, 1)), "a caption")
-    status, out = main(ours, "--published_dir", tmp_path / "published")
+    status, out = regression_main(ours, "--published_dir", tmp_path / "published")
     assert status == 0
     assert [line.split()[2:] for line in out.splitlines() if line.startswith("0000")] == \
         [["-", "SSIM", "1.000", "act", "ours", "-", "published", "-"]] * 3
 
 
-def test_act_region_is_the_part_of_the_panel_the_net_scores(tmp_path, tiny):
+def test_act_region_is_the_part_of_the_panel_the_net_scores(tmp_path, tiny, panel, sheet):
     import caffe
     pairs = [np.concatenate([panel(seed), np.zeros((27, 1, 3), np.uint8), panel(seed + 10)], axis=1)
              for seed in range(5)]
@@ -253,16 +226,16 @@ def test_act_region_is_the_part_of_the_panel_the_net_scores(tmp_path, tiny):
     assert scores[0].ours == scores[0].published == expected
 
 
-def test_an_example_published_nowhere_is_a_user_error(main, tmp_path, tiny):
+def test_an_example_published_nowhere_is_a_user_error(regression_main, tmp_path, tiny, panel):
     ours = manifest_picture(str(tmp_path / "out"), [panel(seed) for seed in range(5)], tiny, None)
     with pytest.raises(UserError, match="published no picture of this example; name one with --published"):
-        main(ours)
+        regression_main(ours)
 
 
-def test_more_panels_than_the_published_grid_is_a_user_error(main, tmp_path, tiny):
+def test_more_panels_than_the_published_grid_is_a_user_error(regression_main, tmp_path, tiny, panel, sheet):
     images = [panel(seed) for seed in range(5)]
     ours = manifest_picture(str(tmp_path / "out"), images, tiny,
                             {"image": "ppgn/chain.png", "layout": "grid", "tile": [3, 1]})
     sheet(images[:3], tmp_path / "published" / "chain.png", (3, 1))
     with pytest.raises(UserError, match="5 panels, the published 3x1 grid 3.*--layout any:3x1"):
-        main(ours, "--published_dir", tmp_path / "published")
+        regression_main(ours, "--published_dir", tmp_path / "published")

@@ -12,7 +12,7 @@ caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make
 from caffe import layers as L  # noqa: E402
 
 from bench import measure, original  # noqa: E402
-from prefinput import actmax, nets, ppgn, prototxt  # noqa: E402
+from prefinput import nets, prototxt  # noqa: E402
 
 GAUSSIAN = dict(type="gaussian", std=0.5)
 ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open
@@ -91,12 +91,12 @@ def test_the_patched_copy_says_how_the_weight_gradients_were_turned_off(tmp_path
 
 def test_the_encoder_runs_only_up_to_the_last_layer_that_writes_the_code(tmp_path):
     encoder, _ = both_ways(tmp_path, classifier(), "encoder")
-    assert ppgn.last_writer(encoder, "fc6") == "relu6" and ppgn.last_writer(encoder, "pool1") == "pool1"
+    assert nets.layer_of(encoder, "fc6", last=True) == "relu6" and nets.layer_of(encoder, "pool1", last=True) == "pool1"
     encoder.blobs["data"].data[...] = np.random.RandomState(0).randn(*encoder.blobs["data"].data.shape)
     encoder.forward()
     whole = encoder.blobs["fc6"].data.copy()
     encoder.blobs["fc8"].data[...] = 0
-    encoder.forward(end=ppgn.last_writer(encoder, "fc6"))
+    encoder.forward(end=nets.layer_of(encoder, "fc6", last=True))
     assert np.array_equal(encoder.blobs["fc6"].data, whole) and not encoder.blobs["fc8"].data.any()
 
 
@@ -113,19 +113,19 @@ def test_the_benchmarks_original_loop_equals_act_max_exactly(tiny):
     generators = [nets.load(*tiny["generator"]), nets.load(*tiny["generator"], weight_gradients=False)]
     classifiers = [original.load_nets(prototxt.patch(tiny["classifier"][0]), tiny["classifier"][1],
                                       prototxt.patch(tiny["generator"][0]), tiny["generator"][1])[0],
-                   nets.classifier(*tiny["classifier"], mean=actmax.MEAN, channel_swap=(2, 1, 0),
+                   nets.classifier(*tiny["classifier"], mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
                                    weight_gradients=False)]
     shape = generators[0].blobs["feat"].data.shape
-    upper, lower = actmax.load_bound(tiny["fc6_bound"], shape)
+    upper, lower = act_max.load_bound(tiny["fc6_bound"], shape)
     start = np.random.RandomState(0).normal(0, 1, shape)
     params = [{"layer": "fc8", "iter_n": 4, "L2": 0.99, "start_step_size": 8.0, "end_step_size": 1e-10}]
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        ours = act_max.activation_maximization(classifiers[1], generators[1], "feat", "deconv0", start, params,
-                                               unit=3, upper_bound=upper, lower_bound=lower)
+        ours, _, _ = act_max.activation_maximization(classifiers[1], generators[1], "feat", "deconv0", start,
+                                                     params, [3], upper_bound=upper, lower_bound=lower)
         theirs = original.act_max(classifiers[0], generators[0], start, params, 3, upper_bound=upper,
                                   lower_bound=lower)
     assert printed.getvalue().count("max:") == 8
-    assert np.array_equal(ours, theirs)
+    assert np.array_equal(ours[0], theirs)
     assert np.array_equal(generators[0].blobs["feat"].data, generators[1].blobs["feat"].data)
 
 
@@ -147,4 +147,4 @@ def test_the_benchmarks_original_ppgn_loop_equals_the_sampler_exactly(tmp_path, 
             conditions=[{"unit": 7, "xy": 0}], output_dir=str(tmp_path), **settings)
     assert len(our_samples) == len(their_samples) == 4
     assert np.array_equal(ours, theirs)
-    assert all(np.array_equal(a, b) for (a, _, _), b in zip(our_samples, their_samples))
+    assert all(np.array_equal(ours.image, theirs) for ours, theirs in zip(our_samples, their_samples))

@@ -29,6 +29,7 @@ from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from prefinput import models, nets  # noqa: E402
 from prefinput.cli import UserError, setting  # noqa: E402
 from prefinput.files import atomic_path  # noqa: E402
+from prefinput.steps import input_blob  # noqa: E402
 
 # the registry's copies of the original's nets: force_backward on, ReLUs out of place
 CNNS = {
@@ -40,23 +41,45 @@ INPUT_LAYER_GEN = "feat"
 OUTPUT_LAYER_GEN = "deconv0"
 
 
-def load_cnn(which):
-    """(net, layer): the CNN as a caffe.Classifier taking one image, with the
-    ImageNet mean colour and RGB -> BGR; `layer` is its lower ('lower') or
-    higher ('higher') target layer, unless LAYER says otherwise."""
+def cnn_files():
+    """(definition, weights, lower target layer) of the CNN that NET, or
+    NET_DEFINITION and NET_WEIGHTS, choose."""
     name = os.environ.get("NET", "alexnet")
     if name not in CNNS:
         raise UserError(f"NET={name} is not one of {', '.join(CNNS)}; or set NET_DEFINITION and NET_WEIGHTS")
     definition, weights, lower = CNNS[name]
-    definition = os.environ.get("NET_DEFINITION") or os.path.join(setting("nets_dir"), definition)
-    weights = os.environ.get("NET_WEIGHTS") or os.path.join(setting("nets_dir"), weights)
+    return (os.environ.get("NET_DEFINITION") or os.path.join(setting("nets_dir"), definition),
+            os.environ.get("NET_WEIGHTS") or os.path.join(setting("nets_dir"), weights), lower)
+
+
+def generator_files():
+    """(definition, weights) of the deep generator net."""
+    return setting("generator_definition"), setting("generator_weights")
+
+
+def bound_file():
+    return os.environ.get("BOUND_FILE") or os.path.join(setting("act_range_dir"), "3x", "fc6.txt")
+
+
+def require_files(with_generator):
+    """Every file an example reads (fetched where missing), before any net is loaded."""
+    models.require([*cnn_files()[:2], setting("mean_file_npy")]
+                   + ([*generator_files(), bound_file()] if with_generator else []))
+
+
+def load_cnn(which):
+    """(net, layer): the CNN as a caffe.Classifier taking one image, with the
+    ImageNet mean colour and RGB -> BGR; `layer` is its lower ('lower') or
+    higher ('higher') target layer, unless LAYER says otherwise."""
+    definition, weights, lower = cnn_files()
     mean_file = setting("mean_file_npy")
-    models.require([mean_file])
+    models.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
     net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True)
-    h, w = net.blobs['data'].data.shape[-2:]
-    net.blobs['data'].reshape(1, 3, h, w)
+    data = input_blob(net)
+    h, w = net.blobs[data].data.shape[-2:]
+    net.blobs[data].reshape(1, 3, h, w)
     layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
     if layer not in net.blobs:
         raise UserError(f"the net {definition} has no layer {layer}; set LAYER to one of {', '.join(net.blobs)}")
@@ -64,16 +87,18 @@ def load_cnn(which):
 
 
 def load_generator():
-    return nets.load(setting("generator_definition"), setting("generator_weights"))
+    definition, weights = generator_files()
+    models.require([definition, weights])
+    return nets.load(definition, weights)
 
 
 def generator_upper_bound(net_gen):
     """The upper bound of each unit of the generator's code, in its shape."""
-    bound_file = os.environ.get("BOUND_FILE") or os.path.join(setting("act_range_dir"), "3x", "fc6.txt")
-    models.require([bound_file])
+    path = bound_file()
+    models.require([path])
     feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
     num_of_unit = int(np.prod(feat_size_gen))
-    upper_bound = np.loadtxt(bound_file, delimiter=' ', usecols=np.arange(0, num_of_unit), unpack=True)
+    upper_bound = np.loadtxt(path, delimiter=' ', usecols=np.arange(0, num_of_unit), unpack=True)
     return upper_bound.reshape(feat_size_gen)
 
 

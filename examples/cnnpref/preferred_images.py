@@ -9,6 +9,7 @@ import numpy as np
 import common
 from cnnpref import prefer_img_dgn_gd, prefer_img_dgn_lbfgs, prefer_img_gd, prefer_img_lbfgs
 from cnnpref.utils import create_receptive_field_mask
+from prefinput.steps import input_blob
 
 VARIANTS = {'gd': prefer_img_gd, 'lbfgs': prefer_img_lbfgs,
             'dgn_gd': prefer_img_dgn_gd, 'dgn_lbfgs': prefer_img_dgn_lbfgs}
@@ -35,7 +36,7 @@ def gd_options(which, net, net_gen):
 
 
 def lbfgs_options(which, net, net_gen):
-    h, w = net.blobs['data'].data.shape[-2:]
+    h, w = net.blobs[input_blob(net)].data.shape[-2:]
     return {
         'maxiter': common.iterations({'lower': 50, 'higher': 500}[which]),  # the maximum number of iterations
         'disp': True,  # print progress
@@ -77,8 +78,9 @@ OPTIONS = {'gd': gd_options, 'lbfgs': lbfgs_options, 'dgn_gd': dgn_gd_options, '
 def main(variant, which, script):
     """Preferred images of the `which` ('lower' or 'higher') layer's channels by
     cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
-    net, layer = common.load_cnn(which)
     with_generator = variant.startswith('dgn_')
+    common.require_files(with_generator)
+    net, layer = common.load_cnn(which)
     net_gen = common.load_generator() if with_generator else None
     save_path = common.result_folder(script)
     opts = dict(OPTIONS[variant](which, net, net_gen), save_intermediate_path=save_path)

@@ -1,0 +1,95 @@
+# What the twelve numbered example scripts at the top of the repository
+# share: DGN-AM's 1_activate_output.sh .. 5_activate_output_GoogLeNet.sh and
+# PPGN's 1_class_conditional_sampling.sh .. 7_inpainting.sh.  Each keeps its
+# own settings block (as the original wrote it) and sources this file first:
+#
+#   . "$(dirname "$0")/examples/numbered.sh" "$@"
+#
+# which sets -e; sets here (the repository), nets (${NETS_DIR:-$here/nets})
+# and python (${PYTHON:-$here/.venv/bin/python}); and, given --help or -h,
+# prints the script's leading comment block and exits 0, doing nothing else.
+# Then, as the script needs them:
+#
+#   no_arguments "$@"          DGN-AM: any argument is an error (exit 2)
+#   one_argument MESSAGE "$@"  PPGN: exactly one, else MESSAGE (exit 2)
+#   make_output_dir            mkdir -p "$output_dir"; where save_every > 0
+#                              (PPGN) also an empty "$output_dir/samples"
+#   add_flags NAME...          flags+=(--NAME "$NAME") for each NAME; the
+#                              settings every script of a kind passes are
+#                              listed in actmax_settings / sampler_settings
+#   run_example PROGRAM [driver options] -- [PROGRAM's flags]
+#                              the one way to run Python: examples/driver.py
+# shellcheck shell=bash disable=SC2034  # here, nets, the lists: for the scripts
+
+set -e
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+nets=${NETS_DIR:-$here/nets}
+python=${PYTHON:-$here/.venv/bin/python}
+flags=()
+
+# The comment block under the script's #! line, without its leading '# '.
+usage() {
+  local line started=
+  {
+    read -r line  # #!/bin/bash
+    while IFS= read -r line && [[ $line == '#'* ]]; do
+      [[ $line == '# shellcheck '* ]] && continue
+      line=${line#\#}
+      line=${line# }
+      [[ -n $started || -n $line ]] || continue  # skip a blank first line
+      started=1
+      printf '%s\n' "$line"
+    done
+  } < "$0"
+}
+
+for _arg in "$@"; do
+  case $_arg in
+    -h|--help) usage; exit 0 ;;
+  esac
+done
+unset _arg
+
+no_arguments() {
+  if [ "$#" -ne 0 ]; then
+    echo "${0##*/}: takes no arguments, got: ${*@Q} (settings come from environment variables; see --help)" >&2
+    exit 2
+  fi
+}
+
+one_argument() {
+  local message=$1
+  shift
+  if [ "$#" -ne 1 ]; then
+    echo "$message" >&2
+    exit 2
+  fi
+}
+
+make_output_dir() {
+  # shellcheck disable=SC2154  # output_dir: the script's setting
+  mkdir -p "$output_dir"
+  # Directory to store samples (the originals emptied it before each run)
+  if [ "${save_every:-0}" -gt 0 ]; then
+    rm -rf "$output_dir/samples"
+    mkdir -p "$output_dir/samples"
+  fi
+}
+
+# The settings block's variables that every DGN-AM script gives act_max.py
+# under their own names (lr and bound_file go as --start_lr and --bound), and
+# those every PPGN script gives sampling_class.py / sampling_caption.py.
+actmax_settings=(act_layer opt_layer xy n_iters L2 end_lr seed clip init_file debug output_dir)
+sampler_settings=(act_layer opt_layer xy n_iters save_every reset_every lr lr_end output_dir init_file
+                  epsilon1 epsilon2 epsilon3 threshold net_weights net_definition)
+
+add_flags() {
+  local name
+  for name; do
+    flags+=("--$name" "${!name}")
+  done
+}
+
+run_example() {
+  "$python" "$here/examples/driver.py" "$@"
+}

@@ -1,0 +1,138 @@
+"""The example scripts' pictures, made from the files the programs return:
+labels, crops, collages, chains of samples, GIFs and sample sheets through
+Wand (once shell commands), and the manifests regression.py reads.
+
+    label_of(643, "synset", read_labels(path))     -> "pickelhaube"
+    crop_receptive_field(path)                      convert f -crop 163x163+32+32 +repage f (scaled)
+    rows_montage(paths, out, 10)                    montage PATHS -tile 10x -geometry +1+1 OUT
+    write_gif(paths, out)                           convert PATHS -delay 5 -loop 0 OUT
+
+examples/driver.py runs a program and calls these; nothing here finds files
+by globbing a folder, so stale files of an earlier run never get in.
+"""
+import math
+import os
+
+from wand.image import Image
+
+from . import collage
+from .cli import UserError
+from .files import atomic_path
+from .regression import parse_layout, save_manifest
+
+# conv5 receptive field at a 227x227 input (PPGN scripts 3 and 4: convert -crop 163x163+32+32)
+RF_SIZE, RF_OFFSET, RF_IMAGE = 163, 32, 227
+CHAIN_COLUMNS = 10  # montage -tile 10x
+GIF_DELAY = 5       # convert -delay 5 (hundredths of a second)
+
+# The figures of the PPGN README that its examples remake, under the
+# registry's data/examples/: example number -> (picture, how its panels pair
+# with ours (see prefinput/regression.py), what it shows).  Example 2 was
+# published only as GIFs.  (DGN-AM's examples remake synthesizing/<collage>.)
+PUBLISHED_PPGN = {
+    1: ("ppgn/example1.jpg", "grid:10x4", "class 13 (junco): the first 40 samples of a chain"),
+    3: ("ppgn/hidden_faces.jpg", "any:10x3", "conv5 unit 196 of CaffeNet (faces): 30 samples picked at random"),
+    4: ("ppgn/hidden_food.jpg", "any:10x3", "conv5 unit 182 of AlexNet on Places205 (food): 30 random samples"),
+    5: ("ppgn/a_church_steeple_that_has_a_clock_on_it.jpg", "grid:3x1", "the caption in its name, seeds 0-2"),
+    6: ("ppgn/example6.jpg", "grid:10x3", "class 980 (volcano) from volcano.jpg: the first 30 samples"),
+    7: ("ppgn/example7.jpg", "grid:5x2", "class 980 (volcano): holes filled in, seeds 0-9"),
+}
+
+
+# --- labels -----------------------------------------------------------------
+
+def read_labels(path):
+    """The lines of a label file, blank ones skipped (as bash's `read -a` did)."""
+    with open(path) as f:
+        return [line.rstrip("\r\n") for line in f if line.strip()]
+
+
+def label_of(unit, style, lines):
+    """The text under a unit's image: 'unit' its number; 'synset' words 2-3
+    before the first comma ("n07720875 bell pepper" -> "bell pepper");
+    'places' the first word with its first '_' a space ("art_gallery 8")."""
+    if style == "unit":
+        return str(unit)
+    if unit >= len(lines):
+        raise UserError(f"unit {unit}: the label file has only {len(lines)} labels")
+    if style == "synset":
+        return " ".join(lines[unit].split(",")[0].split(" ")[1:3]).strip()
+    return lines[unit].split(" ")[0].replace("_", " ", 1)
+
+
+# --- geometry -----------------------------------------------------------------
+
+def cropped_size(crop, image_size):
+    """(height, width) of an image of `image_size` cut by `crop` (W, H, X, Y),
+    clipped as `-crop` clips; and the cut's (top, left)."""
+    width, height, x, y = crop
+    return (min(height, image_size[0] - y), min(width, image_size[1] - x)), (y, x)
+
+
+def receptive_field(width):
+    """((height, width), (top, left)) of the receptive field's crop of a sample `width` wide."""
+    size, offset = RF_SIZE * width // RF_IMAGE, RF_OFFSET * width // RF_IMAGE
+    return (size, size), (offset, offset)
+
+
+def crop_receptive_field(path):
+    """convert f -crop 163x163+32+32 +repage f, scaled to the sample's size."""
+    with Image(filename=path) as picture:
+        (size, _), (offset, _) = receptive_field(picture.width)
+    collage.crop(path, size, size, offset, offset)
+
+
+# --- montages and animations ---------------------------------------------------
+
+def rows_montage(paths, out, columns):
+    """montage PATHS -tile Cx -geometry +1+1 OUT: as many rows as needed, untrimmed."""
+    rows = math.ceil(len(paths) / columns)
+    collage.montage(paths, out, tile=(columns, rows), border=1, trim=False)
+    return (columns, rows)
+
+
+def write_gif(paths, out):
+    """convert PATHS -delay 5 -loop 0 OUT: an endless animation of the files."""
+    with Image() as animation:
+        for path in paths:
+            with Image(filename=path) as frame:
+                animation.sequence.append(frame)
+        for frame in animation.sequence:
+            frame.delay = GIF_DELAY
+        animation.loop = 0
+        animation.format = 'gif'
+        with atomic_path(out) as temporary:
+            animation.save(filename=temporary)
+
+
+# --- the manifests regression.py reads ------------------------------------------
+
+def published_ppgn(example):
+    """The manifest's entry for the published picture of PPGN `example` (None if there is none)."""
+    if example not in PUBLISHED_PPGN:
+        return None
+    image, layout, shows = PUBLISHED_PPGN[example]
+    return {"image": image, **parse_layout(layout), "shows": shows}
+
+
+def write_manifest(picture, tile, panels, units, panel_size, panel_offset=(0, 0), net=None, layer=None, xy=0,
+                   act_region=None, **published):
+    """Beside `picture` (a montage of the `panels` files, `tile` = (columns,
+    rows)): what regression.py needs to pair and score the panels (the top
+    centre `panel_size` of each file, at `panel_offset` in the input of `net`
+    = (definition, weights), whose blob `layer` has the units; no net: not
+    scored).  `published=` names the published picture it remakes (None:
+    there is none; not given: synthesizing/<picture's name>)."""
+    definition, weights = (os.path.abspath(path) for path in net) if net else (None, None)
+    return save_manifest(picture, {
+        "tile": list(tile),
+        **published,
+        "net_definition": definition,
+        "net_weights": weights,
+        "layer": layer if net else None,
+        "xy": xy,
+        "panel_size": [int(n) for n in panel_size],
+        "panel_offset": [int(n) for n in panel_offset],
+        "act_region": act_region,
+        "panels": [{"file": path, "unit": None if unit is None else int(unit)} for path, unit in zip(panels, units)],
+    })
