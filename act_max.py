@@ -16,19 +16,22 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose prints
 
 import argparse
-import glob
+import contextlib
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 
 from prefinput import collage, models, nets
-from prefinput.cli import UserError, add_setting_flags, optional_path, print_settings, run
-from prefinput.files import atomic_path
-from prefinput.image import save_image
+from prefinput.cli import ArgumentParser, FiniteFloat, UserError, add_setting_flags, optional_path, print_settings, run
+from prefinput.files import atomic_folder, atomic_path, check_folder
+from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
-from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_unit, encode, input_blob, read_image_for, schedule, \
-    unit_index, unit_values
+from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_covers, check_finite, check_unit, encode, \
+    input_blob, read_image_for, schedule, unit_index, unit_values
+
+DIVERGED = "try a smaller --start_lr or --end_lr"  # the fix for a code or image that is no longer finite
+
 
 def make_step_net(net, layer, units, images, xy, step_size, running):
     """Forward the `images` (one per unit) through the classifier, backpropagate
@@ -114,13 +117,16 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
             step_size = schedule(o["start_step_size"], o["end_step_size"], i, o["iter_n"])
 
             # 1. the codes through the generator give images x0
+            check_finite(src.data, "code", i, DIVERGED)
             generator.forward(**{gen_in_layer: src.data})
             x0 = generator.blobs[gen_out_layer].data
             cropped_x0 = x0.copy()[inside]
+            check_finite(cropped_x0, "image", i, DIVERGED)
 
             # 2-3. the classifier's gradient at each unit moves its image to x
             grad_norm_net, acts = make_step_net(net, o["layer"], units, cropped_x0, xy, step_size, running)
             x = net.blobs[data].data
+            check_finite(x, "image", i, DIVERGED)  # it goes back into the generator as a gradient
             for b in np.flatnonzero(running):
                 best_xx[b], best_act[b] = cropped_x0[b:b + 1].copy(), acts[b]
 
@@ -156,13 +162,13 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--unit", type=int, nargs="+", required=True, help="unit(s) to visualize, e.g. 945")
     parser.add_argument("--n_iters", type=int, default=10, help="number of iterations")
-    parser.add_argument("--L2", type=float, default=1.0, help="L2 decay of the code (used when in (0, 1))")
-    parser.add_argument("--start_lr", type=float, default=2.0, help="learning rate")
-    parser.add_argument("--end_lr", type=float, default=-1.0, help="ending learning rate (< 0: start_lr)")
+    parser.add_argument("--L2", action=FiniteFloat, default=1.0, help="L2 decay of the code (used when in (0, 1))")
+    parser.add_argument("--start_lr", action=FiniteFloat, default=2.0, help="learning rate")
+    parser.add_argument("--end_lr", action=FiniteFloat, default=-1.0, help="ending learning rate (< 0: start_lr)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the start code")
     parser.add_argument("--xy", type=int, default=0, help="spatial position (xy, xy) of a unit in a spatial blob")
     parser.add_argument("--opt_layer", help="encoder layer giving the start code of --init_file, e.g. fc6")
@@ -195,6 +201,9 @@ def parse_args(argv=None):
         parser.error("--debug 1 saves one unit's iterations: use it with --batch 1")
     if args.init_file and not args.opt_layer:
         parser.error("--init_file needs --opt_layer, the encoder layer that gives the code (e.g. fc6)")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: a seed is 0 or more")
+    check_folder(args.output_dir, "--output_dir")
     return args
 
 
@@ -237,11 +246,17 @@ def debug_dir(output_dir):
     return os.path.join(output_dir, "debug")
 
 
-def clear_debug_dir(folder):
-    """Make the debug folder, without the iterations of an earlier run in it."""
-    os.makedirs(folder, exist_ok=True)
-    for name in glob.glob(os.path.join(folder, "[0-9][0-9][0-9].jpg")):
-        os.remove(name)
+@contextlib.contextmanager
+def debug_frames(args):
+    """With --debug 1, a new folder for this run's iterations; once the run
+    succeeds they replace an earlier run's NNN.jpg in OUTPUT_DIR/debug (other
+    files there stay), and a failed run leaves the earlier ones as they were.
+    Without --debug, None."""
+    if not args.debug:
+        yield None
+        return
+    with atomic_folder(debug_dir(args.output_dir), replacing="[0-9][0-9][0-9].jpg") as folder:
+        yield folder
 
 
 def load_nets(args):
@@ -254,6 +269,7 @@ def load_nets(args):
                           weight_gradients=False)
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
         nets.check_blob(generator, blob, flag, "the generator")
+    check_covers(generator, args.gen_out_layer, net, "the classifier")
     for unit in args.unit:
         check_unit(net, args.act_layer, unit, args.xy)
     nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
@@ -261,6 +277,7 @@ def load_nets(args):
     if args.init_file:
         encoder = nets.load(args.encoder_definition, args.encoder_weights)
         nets.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
+        read_rgb(args.init_file, "--init_file")
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
 
 
@@ -279,18 +296,16 @@ def start_code_and_bounds(args, loaded):
     return init_code, (1,) + shape, upper_bound, lower_bound
 
 
-def save_output(args, unit, image, code, frames):
+def save_output(args, unit, image, code, frames_folder):
     """The unit's image under the original's name (and with --save_raw its
-    arrays, with --debug the last iteration's image)."""
+    arrays, with --debug the last iteration's image in `frames_folder`)."""
     filename = output_name(args.output_dir, args.act_layer, unit, args.n_iters, args.L2, args.start_lr, args.seed)
     save_image(image, filename)
     print("Saved to %s" % filename)
     if args.save_raw:
         save_raw(filename, image, code)
-    if args.debug:
-        last = os.path.join(debug_dir(args.output_dir), "%03d.jpg" % args.n_iters)
-        save_image(image, last)
-        frames.append(Frame(last, unit))
+    if frames_folder:
+        save_image(image, os.path.join(frames_folder, "%03d.jpg" % args.n_iters))
     return filename
 
 
@@ -299,22 +314,21 @@ def visualise(args, loaded):
     params = [{"layer": args.act_layer, "iter_n": args.n_iters, "L2": args.L2,
                "start_step_size": args.start_lr, "end_step_size": args.end_lr}]
     init_code, shape, upper_bound, lower_bound = start_code_and_bounds(args, loaded)
-    folder = debug_dir(args.output_dir) if args.debug else None
-    if folder:
-        clear_debug_dir(folder)
     results = []
-    for first in range(0, len(args.unit), args.batch):
-        units = args.unit[first:first + args.batch]
-        np.random.seed(args.seed)
-        start_code = init_code if init_code is not None else np.random.normal(0, 1, shape)
-        images, acts, codes = activation_maximization(
-            loaded.net, loaded.generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units,
-            clip=args.clip, xy=args.xy, upper_bound=upper_bound, lower_bound=lower_bound, debug_dir=folder)
-        for b, unit in enumerate(units):
-            frames = [Frame(os.path.join(folder, "%03d.jpg" % i), unit) for i in range(args.n_iters)
-                      if os.path.isfile(os.path.join(folder, "%03d.jpg" % i))] if folder else []
-            file = save_output(args, unit, images[b], codes[b:b + 1], frames)
-            results.append(Result(file, unit, float(acts[b]), frames))
+    with debug_frames(args) as folder:
+        for first in range(0, len(args.unit), args.batch):
+            units = args.unit[first:first + args.batch]
+            np.random.seed(args.seed)
+            start_code = init_code if init_code is not None else np.random.normal(0, 1, shape)
+            images, acts, codes = activation_maximization(
+                loaded.net, loaded.generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units,
+                clip=args.clip, xy=args.xy, upper_bound=upper_bound, lower_bound=lower_bound, debug_dir=folder)
+            for b, unit in enumerate(units):
+                file = save_output(args, unit, images[b], codes[b:b + 1], folder)
+                # the iterations under the names they have once the run's folder is in place
+                frames = [Frame(os.path.join(debug_dir(args.output_dir), name), unit)
+                          for name in sorted(os.listdir(folder))] if folder else []
+                results.append(Result(file, unit, float(acts[b]), frames))
     return results
 
 

@@ -14,19 +14,23 @@ import argparse
 import os
 import re
 
+os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays one line
+
 import numpy as np
 
 from prefinput import models, nets
-from prefinput.cli import UserError, run, setting
+from prefinput.cli import ArgumentParser, FiniteFloat, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
                               scaled_tv_norm)
 from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
 from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence
-from prefinput.image import imread, imsave
-from prefinput.steps import input_blob
+from prefinput.files import check_output_file
+from prefinput.image import imread, imsave, read_rgb, writable_extensions
+from prefinput.steps import check_finite, input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')
+ITER_BEHAVIORS = ('save', 'print', 'show', 'plot_pix')  # what happens every --output_iter steps
 
 
 def size_flag(text):
@@ -43,7 +47,7 @@ def net_path(variable, *parts):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = ArgumentParser(description=__doc__.split('\n\n')[0])
     # CNN options
     parser.add_argument('--deploy_txt', default=net_path('DEPLOY_TXT', 'googlenet', 'deploy.prototxt'))
     parser.add_argument('--caffe_model',
@@ -59,37 +63,37 @@ def build_parser():
     parser.add_argument('--target_neuron', default=0, type=int)
     # Initialization options
     parser.add_argument('--initial_image', default=None)
-    parser.add_argument('--initialization_scale', type=float, default=1.0)
-    parser.add_argument('--initialization_blur', type=float, default=0.0)
+    parser.add_argument('--initialization_scale', action=FiniteFloat, default=1.0)
+    parser.add_argument('--initialization_blur', action=FiniteFloat, default=0.0)
     # Resize options
     parser.add_argument('--initial_size', default=None, type=size_flag)
     parser.add_argument('--final_size', default=None, type=size_flag)
     parser.add_argument('--num_sizes', default=1, type=int)
     parser.add_argument('--resize_type', default='geometric', choices=['geometric', 'linear'])
     # Optimization options
-    parser.add_argument('--learning_rate', type=float, default=1.0)
-    parser.add_argument('--decay_rate', type=float, default=0.95)
+    parser.add_argument('--learning_rate', action=FiniteFloat, default=1.0)
+    parser.add_argument('--decay_rate', action=FiniteFloat, default=0.95)
     parser.add_argument('--learning_rate_decay_iter', type=int, default=100)
-    parser.add_argument('--learning_rate_decay_fraction', type=float, default=1.0)
+    parser.add_argument('--learning_rate_decay_fraction', action=FiniteFloat, default=1.0)
     parser.add_argument('--num_steps', type=int, default=1000)
     parser.add_argument('--use_pixel_learning_rates', action='store_true')
     # Options for layer amplification
-    parser.add_argument('--amplify_l1_weight', type=float, default=1.0)
-    parser.add_argument('--amplify_l2_weight', type=float, default=1.0)
-    parser.add_argument('--amplify_grad_clip', type=float, default=5.0)
+    parser.add_argument('--amplify_l1_weight', action=FiniteFloat, default=1.0)
+    parser.add_argument('--amplify_l2_weight', action=FiniteFloat, default=1.0)
+    parser.add_argument('--amplify_grad_clip', action=FiniteFloat, default=5.0)
     # P-norm regularization options
-    parser.add_argument('--alpha', type=float, default=6.0)
-    parser.add_argument('--p_scale', type=float, default=1.0)
-    parser.add_argument('--p_reg', type=float, default=1e-4)
+    parser.add_argument('--alpha', action=FiniteFloat, default=6.0)
+    parser.add_argument('--p_scale', action=FiniteFloat, default=1.0)
+    parser.add_argument('--p_reg', action=FiniteFloat, default=1e-4)
     # Auxiliary P-norm regularization options
-    parser.add_argument('--alpha_aux', type=float, default=6.0)
-    parser.add_argument('--p_scale_aux', type=float, default=1.0)
-    parser.add_argument('--p_reg_aux', type=float, default=0.0)
+    parser.add_argument('--alpha_aux', action=FiniteFloat, default=6.0)
+    parser.add_argument('--p_scale_aux', action=FiniteFloat, default=1.0)
+    parser.add_argument('--p_reg_aux', action=FiniteFloat, default=0.0)
     # TV regularization options
-    parser.add_argument('--beta', type=float, default=2.0)
-    parser.add_argument('--tv_reg', type=float, default=0.5)
-    parser.add_argument('--tv_reg_scale', type=float, default=1.0)
-    parser.add_argument('--tv_reg_step', type=float, default=0.0)
+    parser.add_argument('--beta', action=FiniteFloat, default=2.0)
+    parser.add_argument('--tv_reg', action=FiniteFloat, default=0.5)
+    parser.add_argument('--tv_reg_scale', action=FiniteFloat, default=1.0)
+    parser.add_argument('--tv_reg_step', action=FiniteFloat, default=0.0)
     parser.add_argument('--tv_reg_step_iter', type=int, default=50)
     parser.add_argument('--tv_grad_operator', default='naive', choices=['naive', 'sobel', 'sobel_squish'])
     # Output options
@@ -147,6 +151,8 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
                 if args.use_pixel_learning_rates:
                     step *= pixel_learning_rates[y0:y1, x0:x1]
                 img[:, :, y0:y1, x0:x1] += step
+            # the start image is 8-bit, so finite; each pass's result goes to the next forward and the saves
+            check_finite(img, 'image', t + 1, 'try a smaller --learning_rate')
 
         if (t + 1) % args.tv_reg_step_iter == 0:
             weights['tv'] += args.tv_reg_step
@@ -175,6 +181,8 @@ def setup_net(args):
     # Every file first (fetched where missing), so that a missing one is a line before Caffe starts.
     paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
     models.require(paths + ([args.initial_image] if args.initial_image else []))
+    if args.initial_image:
+        read_rgb(args.initial_image, '--initial_image')
     gpu = None if args.gpu is None else args.gpu >= 0
     nets.set_mode(gpu)
     if gpu:
@@ -188,14 +196,24 @@ def setup_net(args):
     if args.image_type == 'amplify_layer':
         return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
     channels = net.blobs[args.target_layer].data.shape[1]
-    if not -channels <= args.target_neuron < channels:
-        raise UserError('--target_neuron %d is out of range: %s has %d neurons (channels)'
-                        % (args.target_neuron, args.target_layer, channels))
+    if not 0 <= args.target_neuron < channels:
+        raise UserError('--target_neuron %d is out of range: %s has neurons (channels) 0..%d'
+                        % (args.target_neuron, args.target_layer, channels - 1))
     return net, amplify_neuron(args.target_neuron)
 
 
-def check_outputs(args):
-    """Refuse now what would otherwise fail after the optimisation."""
+def check_args(args):
+    """Refuse now what would otherwise fail after the optimisation, or at once in Caffe."""
+    for flag in ('batch_size', 'num_sizes', 'num_steps', 'output_iter', 'learning_rate_decay_iter',
+                 'tv_reg_step_iter'):
+        least = 0 if flag == 'num_steps' else 1  # no steps: the start image
+        if getattr(args, flag) < least:
+            raise UserError('--%s %d: must be at least %d' % (flag, getattr(args, flag), least))
+    unknown = [word for word in args.iter_behavior.split('+') if word and word not in ITER_BEHAVIORS]
+    if unknown:
+        raise UserError('--iter_behavior %s: %r is not one of %s; join them with +, e.g. save+print'
+                        % (args.iter_behavior, unknown[0], ', '.join(ITER_BEHAVIORS)))
+    check_output_file(args.output_file, '--output_file', writable_extensions())
     folder = os.path.dirname(os.path.abspath(args.output_file))
     if not os.path.isdir(folder):
         raise UserError('the folder of --output_file does not exist: %s; create it first' % folder)
@@ -207,7 +225,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.seed is not None:
         np.random.seed(args.seed)
-    check_outputs(args)
+    check_args(args)
     net, objective = setup_net(args)
     mean_img = np.load(os.path.expandvars(args.mean_image))
     _, C, H, W = net.blobs[input_blob(net)].data.shape

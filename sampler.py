@@ -17,7 +17,7 @@ from numpy.linalg import norm
 
 from prefinput import nets, ppgn
 from prefinput.results import Frame, Result
-from prefinput.steps import centre_crop, image_size, input_blob, normalised_step, schedule
+from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
 
 
 class Sampler:
@@ -54,10 +54,11 @@ class Sampler:
                  layer, conditions,
                  epsilon1=1, epsilon2=1, epsilon3=1e-10,
                  inpainting=None,
-                 output_dir=None, reset_every=0, save_every=1, code_layer='fc6'):
+                 chain=None, reset_every=0, save_every=1, code_layer='fc6'):
         """Run the chain: `n_iters` + 1 steps on each condition in turn.
         Returns the last sample (1x3xHxW, BGR) and the kept samples, a list
-        of ppgn.Sample (image, file name, label, unit)."""
+        of ppgn.Sample (image, file name, label, unit), each written by
+        `chain` (a ppgn.Chain; needed when save_every > 0) as it is kept."""
         # the condition net's view of the generator's image
         inside = centre_crop(image_generator.blobs[gen_out_layer].data.shape, image_size(condition_net))
 
@@ -76,6 +77,7 @@ class Sampler:
             condition = conditions[condition_idx]
 
             # 1. The epsilon1 term: d log p(h) / dh
+            check_finite(h, "code", i, "try a smaller --lr or --epsilon1, --epsilon2, --epsilon3")
             d_prior = self.h_autoencoder_grad(h=h, generator=image_generator, encoder=image_encoder,
                                               gen_in_layer=gen_in_layer, gen_out_layer=gen_out_layer,
                                               code_layer=code_layer, inpainting=inpainting)
@@ -131,8 +133,7 @@ class Sampler:
 
             # Keep every N-th sample that passes the threshold
             if save_every > 0 and i % save_every == 0 and prob > threshold:
-                list_samples.append(ppgn.Sample(last_xx.copy(), ppgn.sample_name(output_dir, i),
-                                                self.get_label(condition), condition.get('unit')))
+                list_samples.append(chain.keep(last_xx, i, self.get_label(condition), condition.get('unit')))
 
             if norm(d_h) == 0:
                 print(" d_h is 0")
@@ -156,14 +157,13 @@ def sampling_settings(args):
     return dict(gen_in_layer=args.gen_in_layer, gen_out_layer=args.gen_out_layer,
                 n_iters=args.n_iters, lr=args.lr, lr_end=args.lr_end, threshold=args.threshold,
                 layer=args.act_layer, epsilon1=args.epsilon1, epsilon2=args.epsilon2, epsilon3=args.epsilon3,
-                output_dir=args.output_dir, reset_every=args.reset_every, save_every=args.save_every,
+                reset_every=args.reset_every, save_every=args.save_every,
                 code_layer=args.opt_layer)
 
 
 def save_results(args, filename, shown, last_sample, samples, unit=None):
-    """The final image `shown`, the kept samples and (--save_raw) the arrays,
-    written as the original named them; returns the Result the example
+    """The final image `shown` and (--save_raw) the arrays, written as the
+    original named them (the kept samples were written as made); returns the Result the example
     driver reads (`unit`: the condition the final image was made under)."""
-    ppgn.save_results(filename, shown, last_sample, samples, write_labels=args.write_labels,
-                      raw_settings=vars(args) if args.save_raw else None)
+    ppgn.save_results(filename, shown, last_sample, samples, raw_settings=vars(args) if args.save_raw else None)
     return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples])

@@ -16,7 +16,7 @@ from numpy.linalg import norm
 
 from prefinput import models, nets, ppgn
 from prefinput.cli import UserError, add_setting_flags, print_settings, run
-from prefinput.steps import input_blob
+from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
 
 # The LRCN captioner's blobs: it reads the image's features, and gives the
@@ -118,7 +118,9 @@ def load_nets(args):
     lstm = nets.load(args.captioner_definition, args.net_weights)
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
-                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer)
+                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer,
+                                              init_file=args.init_file)
+    check_covers(generator, args.gen_out_layer, net, 'the condition net')
     caption_condition(args, net, lstm)
     return net, lstm, encoder, generator
 
@@ -149,14 +151,15 @@ def sample(args, loaded):
         start_code = ppgn.random_code(generator, args.gen_in_layer)
 
     sampler = CaptionConditionalSampler(lstm)
-    output_image, list_samples = sampler.sampling(
-        condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
-        conditions=conditions, **sampling_settings(args))
+    with ppgn.kept_samples(args) as chain:
+        output_image, list_samples = sampler.sampling(
+            condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
+            conditions=conditions, chain=chain, **sampling_settings(args))
 
-    filename = "%s/%s_%04d_%s_h_%s_%s_%s__%s.jpg" % (
-        args.output_dir, args.act_layer, args.n_iters, args.lr,
-        args.epsilon1, args.epsilon2, args.epsilon3, args.seed)
-    return save_results(args, filename, output_image, output_image, list_samples)
+        filename = "%s/%s_%04d_%s_h_%s_%s_%s__%s.jpg" % (
+            args.output_dir, args.act_layer, args.n_iters, args.lr,
+            args.epsilon1, args.epsilon2, args.epsilon3, args.seed)
+        return save_results(args, filename, output_image, output_image, list_samples)
 
 
 def main(argv=None):

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.linalg import norm
 
 from prefinput import models, nets, ppgn
-from prefinput.cli import UserError, add_setting_flags, print_settings, run
-from prefinput.steps import check_unit, image_size, input_blob, unit_index, unit_values
+from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
+from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
 
 
@@ -75,7 +75,7 @@ def parse_args(argv=None):
     parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--units', '--unit', metavar='units', type=str,
                         help="units to condition on, one after another, e.g. 945 or 946_629")
-    parser.add_argument('--epsilon4', metavar='lr', type=float, default=0.0, nargs='?',
+    parser.add_argument('--epsilon4', metavar='lr', action=FiniteFloat, default=0.0, nargs='?',
                         help='Context (inpainting; needs --init_file)')
     add_setting_flags(parser, ['synset_file'])
     args = ppgn.parse(parser, argv)
@@ -99,8 +99,13 @@ def load_nets(args):
     net = nets.load(args.net_definition, args.net_weights, weight_gradients=False)
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
-                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer)
-    parse_conditions(args, net)
+                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer,
+                                              init_file=args.init_file)
+    check_covers(generator, args.gen_out_layer, net, 'the condition net')
+    conditions = parse_conditions(args, net)
+    if args.save_every > 0:  # each kept sample is labelled with its unit's class name
+        check_labels('--synset_file', args.synset_file, read_class_names(args.synset_file),
+                     [condition['unit'] for condition in conditions])
     return net, encoder, generator
 
 
@@ -144,15 +149,16 @@ def sample(args, loaded):
     np.random.seed(args.seed)
     start_code, inpainting = start_from(args, encoder, generator)
 
-    output_image, list_samples = sampler.sampling(
-        condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
-        conditions=conditions, inpainting=inpainting, **sampling_settings(args))
+    with ppgn.kept_samples(args) as chain:
+        output_image, list_samples = sampler.sampling(
+            condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
+            conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))
 
-    filename = "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
-        args.output_dir, args.act_layer, conditions[0]["unit"], args.n_iters, args.lr,
-        args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
-    shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
-    return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
+        filename = "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
+            args.output_dir, args.act_layer, conditions[0]["unit"], args.n_iters, args.lr,
+            args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
+        shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
+        return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
 
 
 def main(argv=None):

@@ -189,8 +189,11 @@ def ppgn(condition_net, image_encoder, image_generator, start_code, n_iters, uni
 def load_nets(net_definition, net_weights, generator_definition, generator_weights):
     """As the original: caffe.Net for the generator, caffe.Classifier for the
     net (the definitions are the reference prototxts, patched by the caller
-    only where our Caffe needs it)."""
+    only where our Caffe needs it); the weights checked first, as ours are."""
     import caffe
+    from prefinput import modelcheck
+    modelcheck.check(generator_definition, generator_weights)
+    modelcheck.check(net_definition, net_weights)
     generator = caffe.Net(generator_definition, generator_weights, caffe.TEST)
     net = caffe.Classifier(net_definition, net_weights, mean=np.float32([104.0, 117.0, 123.0]),
                            channel_swap=(2, 1, 0))

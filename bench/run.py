@@ -104,6 +104,8 @@ class Nets:
 
     def load_original(self, path):
         import caffe
+        from prefinput import modelcheck
+        modelcheck.check(self.original[path], self.weights[path])
         return caffe.Net(self.original[path], self.weights[path], caffe.TEST)
 
 

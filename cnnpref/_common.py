@@ -3,6 +3,7 @@ one pass down and up the CNN, the generator's crop, parameter schedules,
 L-BFGS-B and the intermediate files.  Float operations keep the original's
 order; the golden tests hold them to it."""
 import itertools
+import numbers
 import os
 from datetime import datetime
 
@@ -11,12 +12,30 @@ import PIL.Image
 import scipy.io as sio
 from scipy.optimize import minimize
 
+from prefinput.cli import NotFinite
 from prefinput.files import atomic_path
 from prefinput.nets import layer_of
-from prefinput.steps import centre_crop, input_blob
+from prefinput.steps import centre_crop, check_finite, input_blob
 from prefinput.steps import py2_div, schedule  # noqa: F401  (the variants and the tests take them from here)
 
 from .utils import img_deprocess, normalise_img
+
+
+# The fix for a code or image that is no longer finite, in generate_image's terms.
+DIVERGED = 'try a smaller lr_start or feature_weight'
+
+
+def check_finite_arguments(arguments):
+    """Raise NotFinite (a ValueError and a UserError) for the first number or
+    float array among a generate_image's `arguments` (its locals()) that is
+    NaN or infinite, before Caffe sees it; bounds may be infinite."""
+    for name, value in arguments.items():
+        if name.endswith(('bound', 'bounds')):
+            continue
+        if isinstance(value, numbers.Real) and not np.isfinite(value):
+            raise NotFinite(name, value)
+        if isinstance(value, np.ndarray) and value.dtype.kind in 'fc' and not np.isfinite(value).all():
+            raise NotFinite(name, '(an array with non-finite values)')
 
 
 def random_image(img_size):
@@ -128,8 +147,11 @@ def minimize_units(net, layer, feature_mask, feature_weight, x0, bounds, maxiter
     evaluations = itertools.count()
 
     def loss_and_gradient(x):
+        t = next(evaluations)
+        check_finite(x, 'L-BFGS-B point', t, DIVERGED)  # proposed NaN once the loss is not finite
         img = image_of(x)
-        save(next(evaluations), img)
+        check_finite(img, 'image', t, DIVERGED)
+        save(t, img)
         features, grad = gradient_at_image(net, layer, img, feat_grad)
         loss = units_loss(features, feature_mask, feature_weight)
         return loss, code_gradient(grad).flatten().astype(np.float64)

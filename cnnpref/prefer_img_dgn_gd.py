@@ -6,8 +6,9 @@ import numpy as np
 
 from prefinput.steps import input_blob
 
-from ._common import (Generator, gradient_at_image, initial_code, intermediate_dir, intermediate_saver,
-                      normalise_gradient, report, save_jpg, schedule, target_gradient)
+from ._common import (DIVERGED, Generator, check_finite, check_finite_arguments, gradient_at_image, initial_code,
+                      intermediate_dir, intermediate_saver, normalise_gradient, report, save_jpg, schedule,
+                      target_gradient)
 from .utils import img_deprocess
 
 
@@ -41,6 +42,7 @@ def generate_image(net_gen, net, layer, feature_mask,
     every `save_intermediate_every` iterations as JPEG into
     `save_intermediate_path` (default ./prefer_img_dgn_gd_<timestamp>).
     """
+    check_finite_arguments(locals())  # first: locals() are the arguments
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_dgn_gd')
     generator = Generator(net_gen, net, input_layer_gen, output_layer_gen)
     initial_gen_feat = initial_code(generator, initial_gen_feat, save_path)
@@ -55,10 +57,12 @@ def generate_image(net_gen, net, layer, feature_mask,
         decay = schedule(decay_start, decay_end, t, iter_n)
         momentum = schedule(momentum_start, momentum_end, t, iter_n)
 
+        check_finite(feat_gen, 'code', t + 1, DIVERGED)
         img = generator.image(feat_gen)
         if t == 0 and save_path:
             save_jpg(os.path.join(save_path, 'initial_img.jpg'), np.uint8(img_deprocess(img, img_mean)))
 
+        check_finite(img, 'image', t + 1, DIVERGED)
         features, img_grad = gradient_at_image(net, layer, img, feat_grad)
         g = normalise_gradient(generator.code_gradient(img_grad))
         delta_feat_gen = delta_feat_gen * momentum + g

@@ -4,7 +4,8 @@ import numpy as np
 
 from prefinput.steps import input_blob
 
-from ._common import Generator, initial_code, intermediate_dir, intermediate_saver, minimize_units
+from ._common import (Generator, check_finite_arguments, initial_code, intermediate_dir, intermediate_saver,
+                      minimize_units)
 from .utils import img_deprocess
 
 
@@ -31,6 +32,7 @@ def generate_image(net_gen, net, layer, feature_mask,
     every `save_intermediate_every`-th evaluation is saved as JPEG into
     `save_intermediate_path` (default ./prefer_img_dgn_lbfgs_<timestamp>).
     """
+    check_finite_arguments(locals())  # first: locals() are the arguments
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_dgn_lbfgs')
     generator = Generator(net_gen, net, input_layer_gen, output_layer_gen)
     initial_gen_feat = initial_code(generator, initial_gen_feat, save_path)

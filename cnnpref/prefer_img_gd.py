@@ -5,8 +5,9 @@ import numpy as np
 
 from prefinput.steps import input_blob
 
-from ._common import (gradient_at_image, intermediate_dir, intermediate_saver, normalise_gradient, random_image,
-                      report, save_jpg, schedule, shift, target_gradient)
+from ._common import (DIVERGED, check_finite, check_finite_arguments, gradient_at_image, intermediate_dir,
+                      intermediate_saver, normalise_gradient, random_image, report, save_jpg, schedule, shift,
+                      target_gradient)
 from .utils import (TV_norm, clip_extreme_pixel, clip_small_contribution_pixel, clip_small_norm_pixel,
                     gaussian_blur, img_deprocess, img_preprocess, p_norm)
 
@@ -52,6 +53,7 @@ def generate_image(net, layer, feature_mask,
     is saved every `save_intermediate_every` iterations as JPEG into
     `save_intermediate_path` (default ./prefer_img_gd_<timestamp>).
     """
+    check_finite_arguments(locals())  # first: locals() are the arguments
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_gd')
     data = input_blob(net)
     img_size = net.blobs[data].data.shape[-3:]
@@ -113,6 +115,8 @@ def generate_image(net, layer, feature_mask,
         if image_blur:
             img = gaussian_blur(img, sigma)
 
+        # the start is checked; each step's result goes to the next forward, the saves and the caller
+        check_finite(img, 'image', t + 1, DIVERGED)
         report(t, disp_every, features[feature_mask == 1])
         save(t + 1, img)
 

@@ -5,7 +5,8 @@ import numpy as np
 
 from prefinput.steps import input_blob
 
-from ._common import intermediate_dir, intermediate_saver, minimize_units, py2_div, random_image, save_jpg
+from ._common import (check_finite_arguments, intermediate_dir, intermediate_saver, minimize_units, py2_div,
+                      random_image, save_jpg)
 from .utils import img_deprocess, img_preprocess
 
 
@@ -25,6 +26,7 @@ def generate_image(net, layer, feature_mask,
     evaluation is saved as JPEG into `save_intermediate_path` (default
     ./prefer_img_lbfgs_<timestamp>).
     """
+    check_finite_arguments(locals())  # first: locals() are the arguments
     save_path = intermediate_dir(save_intermediate, save_intermediate_path, 'prefer_img_lbfgs')
     data = input_blob(net)
     img_size = net.blobs[data].data.shape[-3:]

@@ -19,20 +19,19 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose print
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the programs are top-level scripts
 
-import argparse  # noqa: E402
 import importlib  # noqa: E402
 import random  # noqa: E402
 
-from prefinput import collage, examples  # noqa: E402
-from prefinput.cli import run  # noqa: E402
+from prefinput import collage, examples, models  # noqa: E402
+from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
 
 PROGRAMS = ("act_max", "sampling_class", "sampling_caption")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="After --: the program's own flags.")
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
+                            epilog="After --: the program's own flags.")
     parser.add_argument("program", choices=PROGRAMS, help="which program to run")
     parser.add_argument("--example", type=int, metavar="N",
                         help="the example script's number: names its published picture in the manifests")
@@ -84,6 +83,33 @@ def planned_runs(options, program):
     return runs
 
 
+def pictures(options, runs):
+    """(flag, path) of each picture the runs' results go into."""
+    chains = [options.chain.format(seed=seed) for seed, _ in runs] if options.chain else []
+    return [("--chain", chain) for chain in chains] + [("--chain", chain + ".gif") for chain in chains if options.gif] \
+        + [(flag, path) for flag, path in (("--collage", options.collage), ("--sheet", options.sheet)) if path]
+
+
+def check_finals(options, runs, size):
+    """Stop with one line, before any run, unless --crop fits the final images
+    (of `size`) and --label_file has a line for every unit."""
+    if options.crop:
+        examples.check_crop(options.crop, size)
+    if options.labels in ("synset", "places"):
+        models.require([options.label_file])
+        # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets)
+        units = [unit for _, args in runs for unit in (args.unit if hasattr(args, "unit") else
+                                                       [int(u) for u in (getattr(args, "units", None) or "").split("_")
+                                                        if u])]
+        check_labels("--label_file", options.label_file, examples.read_labels(options.label_file), units)
+
+
+def folder_made(path):
+    """`path`, its folder made if missing (checked writable before the runs)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return path
+
+
 def run_program(program, args, loaded):
     """The Results of one run."""
     if hasattr(program, "visualise"):
@@ -95,9 +121,12 @@ def main(argv=None):
     options = parse_args(argv)
     program = importlib.import_module(options.program)
     runs = planned_runs(options, program)
+    for flag, path in pictures(options, runs):
+        examples.check_picture(path, flag)
     loaded = program.load_nets(runs[0][1])
     net = loaded.net if options.program == "act_max" else loaded[0]
     size = tuple(image_size(net))  # of the final images and the samples
+    check_finals(options, runs, size)
     results = []
     for seed, args in runs:
         made = run_program(program, args, loaded)
@@ -134,8 +163,9 @@ def make_collage(options, args, size, results):
     else:
         panels, units = [r.file for r in results], [r.unit for r in results]
         panel_size, offset = examples.cropped_size(options.crop, size) if options.crop else (size, (0, 0))
-    collage.montage(panels, options.collage, tile=options.tile)
-    examples.write_manifest(options.collage, options.tile, panels, units, panel_size, offset, net=scored_net(args),
+    tile = collage.grown_tile(options.tile, len(panels))
+    collage.montage(panels, folder_made(options.collage), tile=tile)
+    examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
                             layer=args.act_layer, xy=args.xy)
 
 
@@ -153,7 +183,7 @@ def make_chain(options, args, size, result, chain):
     picked = random.sample(samples, len(samples)) if options.shuffle else samples
     if options.chain_size:
         picked = picked[:options.chain_size]
-    tile = examples.rows_montage([s.file for s in picked], chain, examples.CHAIN_COLUMNS)
+    tile = examples.rows_montage([s.file for s in picked], folder_made(chain), examples.CHAIN_COLUMNS)
     examples.write_manifest(chain, tile, [s.file for s in picked], [s.unit for s in picked], size, offset,
                             net=scored_net(args), layer=args.act_layer, xy=args.xy,
                             published=examples.published_ppgn(options.example))
@@ -166,7 +196,7 @@ def make_chain(options, args, size, result, chain):
 def make_sheet(options, args, size, results):
     """The final images of all runs in one montage, with a label if asked, and its manifest."""
     finals = [result.file for result in results]
-    tile = examples.rows_montage(finals, options.sheet, options.sheet_columns)
+    tile = examples.rows_montage(finals, folder_made(options.sheet), options.sheet_columns)
     if options.sheet_label:
         collage.label_below(options.sheet, options.sheet_label)
     panel_size, act_region = size, None

@@ -12,8 +12,8 @@
 #
 #   no_arguments "$@"          DGN-AM: any argument is an error (exit 2)
 #   one_argument MESSAGE "$@"  PPGN: exactly one, else MESSAGE (exit 2)
-#   make_output_dir            mkdir -p "$output_dir"; where save_every > 0
-#                              (PPGN) also an empty "$output_dir/samples"
+#   make_output_dir            mkdir -p "$output_dir" (PPGN's samples/ is
+#                              replaced by the sampler when a run succeeds)
 #   add_flags NAME...          flags+=(--NAME "$NAME") for each NAME; the
 #                              settings every script of a kind passes are
 #                              listed in actmax_settings / sampler_settings
@@ -69,11 +69,8 @@ one_argument() {
 make_output_dir() {
   # shellcheck disable=SC2154  # output_dir: the script's setting
   mkdir -p "$output_dir"
-  # Directory to store samples (the originals emptied it before each run)
-  if [ "${save_every:-0}" -gt 0 ]; then
-    rm -rf "$output_dir/samples"
-    mkdir -p "$output_dir/samples"
-  fi
+  # The originals emptied samples/ here; the sampler now replaces it only
+  # once its new chain is made (see docs/ppgn.md), so nothing is deleted.
 }
 
 # The settings block's variables that every DGN-AM script gives act_max.py

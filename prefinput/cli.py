@@ -1,25 +1,66 @@
 """Command-line plumbing: one-line errors for user mistakes, and settings
 that environment variables and flags can override."""
+import argparse
+import math
 import os
+import signal
 import sys
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a mistake on the command line is one line too:
+    `prog: error: <what> (see --help)`, exit 2, without the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class UserError(Exception):
     """A mistake the user can fix: reported in one line, without a traceback."""
 
 
+class NotFinite(UserError, ValueError):
+    """A setting that is NaN or infinite: it would reach Caffe, where a NaN
+    corrupts memory (MAX pooling over an all-NaN window)."""
+
+    def __init__(self, name, value):
+        super().__init__(f"{name} {value}: expected a finite number")
+
+
+class FiniteFloat(argparse.Action):
+    """A float flag (`action=FiniteFloat`) refused, naming the flag, unless finite."""
+
+    def __init__(self, option_strings, dest, type=float, **kwargs):
+        super().__init__(option_strings, dest, type=type, **kwargs)
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value is not None and not math.isfinite(value):  # None: a nargs='?' flag given bare
+            raise NotFinite(option_string, value)
+        setattr(namespace, self.dest, value)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, a batch scheduler), raised where Python next runs
+    so that it unwinds like Ctrl-C: files being written are finished or removed."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def run(main, *args):
     """Run `main(*args)` as a program: a UserError becomes one line on stderr
-    and exit status 2; Ctrl-C exits quietly with 130."""
+    and exit status 2; Ctrl-C exits quietly with 130, SIGTERM with 143."""
     prog = os.path.basename(sys.argv[0]) or "prefinput"
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         status = main(*args)
     except UserError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:
         print(f"{prog}: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(128 + (signal.SIGTERM if isinstance(interruption, Terminated) else signal.SIGINT))
     sys.exit(status or 0)
 
 
@@ -60,6 +101,14 @@ def existing_file(path, what, hint="check the path"):
     if not os.path.isfile(path):
         raise UserError(f"{what} not found: {path}; {hint}")
     return path
+
+
+def check_labels(flag, path, labels, units):
+    """Stop with one line unless the label file at `path` (its `labels`) has a line for each of `units`."""
+    missing = [unit for unit in units if not 0 <= unit < len(labels)]
+    if missing:
+        raise UserError(f"{flag} {path}: {len(labels)} labels, none for unit {missing[0]}; give a label file with "
+                        "a line for every unit")
 
 
 def print_settings(args, names):

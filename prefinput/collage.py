@@ -12,6 +12,7 @@ shell commands from file names.
 Every function writes its output atomically; without `out` it rewrites the
 input in place, like the originals.
 """
+import math
 import os
 
 import numpy as np
@@ -80,32 +81,50 @@ def crop(image, width, height, x, y, out=None):
 
 
 def montage(images, out, tile=(5, 1), border=1, trim=True):
-    """Tile `images` (paths or arrays) `tile`=(columns, rows) per page with
-    `border` white pixels around each, like `montage -tile CxR -geometry
-    +B+B`, save to `out`; then, if `trim`, trim the saved file's white edges
-    as `convert out -trim out` did (on the saved file, so a lossy format's
-    artefacts stop the trim where they stopped the original's)."""
+    """Tile `images` (paths or arrays) `tile`=(columns, rows) with `border`
+    white pixels around each, like `montage -tile CxR -geometry +B+B`, and
+    save one picture to `out` (rows are added when `tile` holds fewer images:
+    ImageMagick would make a page, and write a file, per full tile); then,
+    if `trim`, trim its white edges as `convert out -trim out` did (on the
+    saved file, so a lossy format's artefacts stop the trim where they
+    stopped the original's).  `out` changes only once the whole is written."""
     with Image() as sheet:
         for image in images:
             with open_image(image) as picture:
                 sheet.image_add(picture)
         sheet.background_color = WHITE
-        sheet.montage(tile="%dx%d" % tuple(tile), thumbnail="+%d+%d" % (border, border))
-        save(sheet, out)
-    if trim:
-        with Image(filename=os.fspath(out)) as saved:
-            # ImageMagick's own trim (each edge against its corner's colour);
-            # Wand's trim() compares every edge with the top-left pixel only.
-            library.MagickTrimImage(saved.wand, 0.0)
-            saved.reset_coords()
-            save(saved, out)
+        # counted as frames: an animated GIF given adds all of its own
+        sheet.montage(tile="%dx%d" % grown_tile(tile, len(sheet.sequence)), thumbnail="+%d+%d" % (border, border))
+        with atomic_path(out) as temporary:
+            write(sheet, temporary)
+            if trim:
+                with Image(filename=temporary) as saved:
+                    # ImageMagick's own trim (each edge against its corner's colour);
+                    # Wand's trim() compares every edge with the top-left pixel only.
+                    library.MagickTrimImage(saved.wand, 0.0)
+                    saved.reset_coords()
+                    write(saved, temporary)
     return out
+
+
+def grown_tile(tile, count):
+    """(columns, rows) of `tile` with rows added until it holds `count` images, as `montage -tile Cx` grows."""
+    columns, rows = tile
+    return columns, max(rows, math.ceil(count / columns))
 
 
 def save(picture, path):
     """Save a Wand image to `path`, format from the extension, atomically."""
     with atomic_path(path) as temporary:
-        picture.save(filename=temporary)
+        write(picture, temporary)
+
+
+def write(picture, path):
+    """Save a one-frame Wand image (several frames would be several files
+    in a one-picture format such as JPEG, `path` itself left empty)."""
+    if len(picture.sequence) != 1:
+        raise ValueError(f"{path}: {len(picture.sequence)} frames to write as one picture")
+    picture.save(filename=path)
 
 
 def parse_tile(text):

@@ -10,14 +10,14 @@ Wand (once shell commands), and the manifests regression.py reads.
 examples/driver.py runs a program and calls these; nothing here finds files
 by globbing a folder, so stale files of an earlier run never get in.
 """
-import math
 import os
 
+import wand.version
 from wand.image import Image
 
 from . import collage
 from .cli import UserError
-from .files import atomic_path
+from .files import atomic_path, check_output_file
 from .regression import parse_layout, save_manifest
 
 # conv5 receptive field at a 227x227 input (PPGN scripts 3 and 4: convert -crop 163x163+32+32)
@@ -53,8 +53,6 @@ def label_of(unit, style, lines):
     'places' the first word with its first '_' a space ("art_gallery 8")."""
     if style == "unit":
         return str(unit)
-    if unit >= len(lines):
-        raise UserError(f"unit {unit}: the label file has only {len(lines)} labels")
     if style == "synset":
         return " ".join(lines[unit].split(",")[0].split(" ")[1:3]).strip()
     return lines[unit].split(" ")[0].replace("_", " ", 1)
@@ -86,9 +84,23 @@ def crop_receptive_field(path):
 
 def rows_montage(paths, out, columns):
     """montage PATHS -tile Cx -geometry +1+1 OUT: as many rows as needed, untrimmed."""
-    rows = math.ceil(len(paths) / columns)
-    collage.montage(paths, out, tile=(columns, rows), border=1, trim=False)
-    return (columns, rows)
+    tile = collage.grown_tile((columns, 0), len(paths))
+    collage.montage(paths, out, tile=tile, border=1, trim=False)
+    return tile
+
+
+def check_picture(path, flag):
+    """Stop with one line unless ImageMagick can write the picture `path`:
+    a writable folder and a format it knows by the extension."""
+    check_output_file(path, flag, {"." + name.lower() for name in wand.version.formats()})
+
+
+def check_crop(crop, size):
+    """Stop with one line unless `crop` (W, H, X, Y) lies inside images of `size` (height, width)."""
+    width, height, x, y = crop
+    if not (0 <= x and 0 <= y and x + width <= size[1] and y + height <= size[0]):
+        raise UserError(f"--crop {width}x{height}+{x}+{y}: not inside the {size[1]}x{size[0]} images (the net's "
+                        "input); give a crop within them")
 
 
 def write_gif(paths, out):

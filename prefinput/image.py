@@ -9,6 +9,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from .cli import UserError
 from .files import atomic_path
 
 RESAMPLE = {"nearest": Image.NEAREST, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR,
@@ -101,3 +102,22 @@ def save_image(img, name):
     rgb[:] = img[0, ::-1].transpose((1, 2, 0))
     os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
     imsave(name, (np.clip(rgb, -120, 120) + 120) / 240)
+
+
+def writable_extensions():
+    """The file extensions (lower case, with the dot) Pillow can save to."""
+    return {extension for extension, name in Image.registered_extensions().items() if name in Image.SAVE}
+
+
+def read_rgb(path, what):
+    """imread(path), stopping with one line unless it is an RGB image (the
+    originals read images without a mode and took only HxWx3: grey and RGBA
+    are refused, not converted)."""
+    try:
+        pixels = imread(path)
+    except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+        raise UserError(f"{what} {path}: not an image Pillow can read ({error}); give a JPEG or PNG") from None
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise UserError(f"{what} {path}: an image of shape {pixels.shape}, not RGB (HxWx3); convert it first, "
+                        f"e.g. convert {path} -type TrueColor -alpha off rgb.png")
+    return pixels

@@ -13,16 +13,17 @@ are verified against it afterwards.
 PREFINPUT_MIRROR=URL-or-folder fetches everything from a mirror laid out as
 `<repository>/<path>` for GitHub files and `<host>/<path>` for the others.
 PREFINPUT_OFFLINE=1 makes `require` report missing files instead of fetching.
+A present file whose checksum is wrong is fetched again, the bad copy kept
+aside as `<dest>.bad`.
 """
-import argparse
 import os
 import pathlib
 import sys
 import urllib.parse
 from dataclasses import dataclass
 
-from prefinput import download
-from prefinput.cli import UserError, run, setting
+from prefinput import download, modelcheck
+from prefinput.cli import ArgumentParser, UserError, run, setting
 from prefinput.files import atomic_path
 
 RECORD = "RECORDED.sha256"
@@ -277,7 +278,11 @@ def model(name, models=MODELS):
 
 
 def nets_dir():
-    return os.path.abspath(setting("nets_dir"))
+    path = os.path.abspath(setting("nets_dir"))
+    if os.path.isfile(path):
+        raise UserError(f"NETS_DIR {path}: is a file, not a folder; point NETS_DIR (settings.nets_dir) at the "
+                        f"models' folder, which {FETCH_COMMAND} fills")
+    return path
 
 
 def provider(path, root=None, models=MODELS):
@@ -345,11 +350,10 @@ def state(f, root):
     checksum = expected_checksum(f, f.dest, root)
     if checksum is None:
         return "unverified"
-    try:
-        download.verify(path, checksum)
-    except download.DownloadError:
-        return "corrupt"
-    return "ok"
+    algorithm, expected = checksum.split(":", 1)
+    # sha256s are remembered by path, size and mtime: every run checks its files
+    got = modelcheck.file_sha256(path) if algorithm == "sha256" else download.digest(path, algorithm)
+    return "ok" if got == expected else "corrupt"
 
 
 # --- fetching -------------------------------------------------------------
@@ -362,12 +366,25 @@ def fetch(m, files=None, root=None, progress=True):
     done = []
     try:
         for f in files or m.files:
-            if os.path.exists(os.path.join(root, f.dest)):
+            if _in_place(f, root):
                 continue  # present, or extracted with an earlier file of its archive
             done += _install_from_archive(m, f.archive, root, progress) if f.archive else [_install(f, root, progress)]
     except download.DownloadError as error:
         raise UserError(f"{m.name}: {error}; fetch it with: {FETCH_COMMAND} {m.name}") from None
     return done
+
+
+def _in_place(f, root):
+    """Whether `f` is installed and not corrupt; a corrupt copy is moved aside
+    as `<dest>.bad`, to be fetched again."""
+    path = os.path.join(root, f.dest)
+    if not os.path.exists(path):
+        return False
+    if state(f, root) != "corrupt":
+        return True
+    os.replace(path, path + ".bad")
+    print(f"{f.dest}: checksum mismatch; kept aside as {path}.bad, fetching it again", file=sys.stderr)
+    return False
 
 
 def _install(f, root, progress):
@@ -405,20 +422,23 @@ def offline_by_env():
 
 
 def require(paths, offline=False, root=None, progress=True, models=MODELS):
-    """Make sure every path in `paths` exists: fetch those the registry
-    provides (unless offline, by flag or PREFINPUT_OFFLINE=1); otherwise stop
+    """Make sure every path in `paths` exists, and the registry's files with
+    their checksums: fetch those the registry provides (unless offline, by flag
+    or PREFINPUT_OFFLINE=1), a corrupt copy kept aside as `.bad`; otherwise stop
     with a UserError saying which model, why, and the command that fetches it."""
     offline = offline or offline_by_env()
     for path in paths:
-        if os.path.exists(path):
-            continue
         found = provider(path, root, models)
+        present = os.path.exists(path)
+        if present and (found is None or state(found[1], root or nets_dir()) != "corrupt"):
+            continue
         if found is None:
             raise UserError(f"{path} not found, and it is not a file that {FETCH_COMMAND} provides "
                             f"(see {FETCH_COMMAND} --list); check the path")
         m, f = found
         if offline:
-            raise UserError(f"{m.name}: {path} is missing and downloads are off (offline); "
+            problem = "is corrupt (its checksum is not the registry's)" if present else "is missing"
+            raise UserError(f"{m.name}: {path} {problem} and downloads are off (offline); "
                             f"fetch it with: {FETCH_COMMAND} {m.name}")
         fetch(m, [f], root, progress)
 
@@ -443,7 +463,7 @@ def _size(size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog=FETCH_COMMAND, description=(
+    parser = ArgumentParser(prog=FETCH_COMMAND, description=(
         "Fetch the models and data files of the original programs into NETS_DIR "
         "(default: nets/), verified by checksum."))
     parser.add_argument("names", nargs="*", help="model names, or 'all'; see --list")

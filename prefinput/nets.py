@@ -7,13 +7,14 @@ and find their blobs' layers.
 
 Callers fetch the files first (prefinput.models.require) for all the nets
 they load, so a missing file is one line before any work and Caffe never
-aborts on it.
+aborts on it; the weights are checked against the definition first
+(prefinput.modelcheck) for the same reason.
 """
 import functools
 
 import numpy as np
 
-from prefinput import prototxt
+from prefinput import modelcheck, prototxt
 from prefinput.cli import UserError, setting, truthy
 
 # caffe.Classifier's mean (BGR), as the original programs built their classifiers
@@ -28,6 +29,7 @@ def load(definition, weights=None, *, gpu=None, **patch_options):
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
     if weights:
+        modelcheck.check(patched, weights, definition)
         return caffe.Net(patched, caffe.TEST, weights=weights)
     return caffe.Net(patched, caffe.TEST)
 
@@ -39,6 +41,7 @@ def classifier(definition, weights, *, gpu=None, image_dims=None, mean=None, inp
     import caffe
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
+    modelcheck.check(patched, weights, definition)
     return caffe.Classifier(patched, weights, image_dims=image_dims, mean=mean, input_scale=input_scale,
                             raw_scale=raw_scale, channel_swap=channel_swap)
 

@@ -5,7 +5,7 @@ results.
 
 The samplers themselves (the update rule) are in sampler.py, sampling_class.py
 and sampling_caption.py, where a reader of the original looks for them."""
-import argparse
+import contextlib
 import json
 import os
 from collections import namedtuple
@@ -13,10 +13,10 @@ from collections import namedtuple
 import numpy as np
 
 from . import collage, nets
-from .cli import add_setting_flags, optional_path, setting, UserError
-from .files import atomic_path
-from .image import save_image
-from .steps import encode, read_image_for
+from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, setting, UserError
+from .files import atomic_folder, atomic_path, check_folder
+from .image import read_rgb, save_image
+from .steps import check_covers, encode, read_image_for
 
 # The original hard-codes these for 227x227 images; other sizes scale them.
 ORIGINAL_SIZE = 227
@@ -28,21 +28,21 @@ HOLE_SIZE = 100          # util.get_mask: a 100x100 hole to fill in
 def sampling_parser(description):
     """The flags both sampling programs take, with the original's defaults,
     plus a flag (and environment variable) for every path in settings.py."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = ArgumentParser(description=description)
     parser.add_argument('--n_iters', metavar='iter', type=int, default=10,
                         help='Number of sampling steps per each unit')
-    parser.add_argument('--threshold', metavar='w', type=float, default=-1.0, nargs='?',
+    parser.add_argument('--threshold', metavar='w', action=FiniteFloat, default=-1.0, nargs='?',
                         help='The probability threshold to decide whether to keep an image')
     parser.add_argument('--save_every', metavar='save_iter', type=int, default=1,
                         help='Save a sample every N iterations. 0 to disable saving')
     parser.add_argument('--reset_every', metavar='reset_iter', type=int, default=0,
                         help='Reset the code every N iterations')
-    parser.add_argument('--lr', metavar='lr', type=float, default=2.0, nargs='?', help='Learning rate')
-    parser.add_argument('--lr_end', metavar='lr', type=float, default=-1.0, nargs='?',
+    parser.add_argument('--lr', metavar='lr', action=FiniteFloat, default=2.0, nargs='?', help='Learning rate')
+    parser.add_argument('--lr_end', metavar='lr', action=FiniteFloat, default=-1.0, nargs='?',
                         help='Ending learning rate (default: --lr)')
-    parser.add_argument('--epsilon1', metavar='lr', type=float, default=1.0, nargs='?', help='Prior')
-    parser.add_argument('--epsilon2', metavar='lr', type=float, default=1.0, nargs='?', help='Condition')
-    parser.add_argument('--epsilon3', metavar='lr', type=float, default=1.0, nargs='?', help='Noise')
+    parser.add_argument('--epsilon1', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Prior')
+    parser.add_argument('--epsilon2', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Condition')
+    parser.add_argument('--epsilon3', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Noise')
     parser.add_argument('--seed', metavar='n', type=int, default=0, nargs='?', help='Random seed')
     parser.add_argument('--xy', metavar='n', type=int, default=0, nargs='?',
                         help='Spatial position for units of a spatial blob (conv, pooling)')
@@ -78,6 +78,10 @@ def parse(parser, argv):
         args.lr_end = args.lr
     if args.n_iters < 1:
         raise UserError(f"--n_iters must be at least 1, not {args.n_iters}")
+    for flag in ('save_every', 'reset_every', 'seed'):
+        if (getattr(args, flag) or 0) < 0:
+            raise UserError(f"--{flag} {getattr(args, flag)}: must be 0 or more")
+    check_folder(args.output_dir, '--output_dir')
     return args
 
 
@@ -92,15 +96,18 @@ def image_net_files(encoder_definition, encoder_weights, generator_definition, g
 # --- nets -----------------------------------------------------------------
 
 def load_image_nets(encoder_definition, encoder_weights, generator_definition, generator_weights,
-                    gen_in_layer, gen_out_layer, opt_layer):
+                    gen_in_layer, gen_out_layer, opt_layer, init_file=None):
     """The encoder E (image -> code) and the generator G (code -> image),
     which backpropagates to its input without weight gradients; the blobs
-    named are checked."""
+    named, the generator's image size and the start image are checked."""
     encoder = nets.load(encoder_definition, encoder_weights)
     generator = nets.load(generator_definition, generator_weights, weight_gradients=False)
     nets.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
     nets.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
     nets.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
+    check_covers(generator, gen_out_layer, encoder, 'the encoder')
+    if init_file:
+        read_rgb(init_file, '--init_file')
     return encoder, generator
 
 
@@ -154,7 +161,8 @@ def stitch(left, right):
 
 # --- results --------------------------------------------------------------
 
-# A kept sample: the image (1x3xHxW BGR), its file, its label and the unit it was conditioned on
+# A kept sample: the image (1x3xHxW BGR; None unless --save_raw needs it), its
+# file, its label and the unit it was conditioned on
 Sample = namedtuple('Sample', 'image file label unit')
 
 
@@ -162,22 +170,50 @@ def sample_name(output_dir, i):
     return "%s/samples/%05d.jpg" % (output_dir, i)
 
 
-def save_results(filename, output_image, last_sample, samples, write_labels=False, raw_settings=None):
-    """Write the final image, the kept samples (with labels if asked) and,
-    given `raw_settings` (the run's settings, recorded), the arrays beside
-    the final image."""
+@contextlib.contextmanager
+def kept_samples(args):
+    """The Chain a run's kept samples are written to as they are made (None
+    when --save_every 0: then <output_dir>/samples is not touched).  They go
+    into a new folder beside <output_dir>/samples, which replaces it when the
+    run succeeds; a failed or interrupted run leaves samples/ as it was and
+    what it made in samples.partial/ (files.atomic_folder)."""
+    if args.save_every <= 0:
+        yield None
+        return
+    os.makedirs(args.output_dir, exist_ok=True)
+    with atomic_folder(os.path.dirname(sample_name(args.output_dir, 0))) as folder:
+        yield Chain(args.output_dir, folder, args.write_labels, keep_images=args.save_raw)
+
+
+class Chain:
+    """Writes each kept sample when it is made (so an interrupted chain keeps
+    them) into `folder`, under the name it has once `folder` is swapped in."""
+
+    def __init__(self, output_dir, folder, write_labels, keep_images):
+        self.output_dir, self.folder, self.write_labels, self.keep_images = \
+            output_dir, folder, write_labels, keep_images
+
+    def keep(self, image, i, label, unit):
+        """Write sample `i` (with its label if asked); returns its Sample."""
+        name = sample_name(self.output_dir, i)
+        path = os.path.join(self.folder, os.path.basename(name))
+        if self.write_labels:  # labelled under its temporary name: the file appears whole, label and all
+            with atomic_path(path) as labelled:
+                save_image(image, labelled)
+                collage.label_below(labelled, str(label))
+        else:
+            save_image(image, path)
+        return Sample(image.copy() if self.keep_images else None, name, label, unit)
+
+
+def save_results(filename, output_image, last_sample, samples, raw_settings=None):
+    """Write the final image and, given `raw_settings` (the run's settings,
+    recorded), the arrays beside it (the samples are written as they are made)."""
     os.makedirs(os.path.dirname(filename) or '.', exist_ok=True)
     save_image(output_image, filename)
     print(os.path.join(os.getcwd(), filename))
     if raw_settings is not None:
         save_raw(os.path.splitext(filename)[0] + '.npz', last_sample, samples, raw_settings)
-    print("Saving images...")
-    if samples:
-        os.makedirs(os.path.dirname(samples[0].file), exist_ok=True)
-    for sample in samples:
-        save_image(sample.image, sample.file)
-        if write_labels:
-            collage.label_below(sample.file, str(sample.label))
 
 
 def save_raw(path, last_sample, samples, settings):

@@ -39,7 +39,6 @@ The patches, patch()'s options:
 Old (V0/V1) definitions are upgraded first with Caffe's own
 `upgrade_net_proto_text`.
 """
-import argparse
 import hashlib
 import json
 import os
@@ -51,8 +50,8 @@ import tempfile
 
 from google.protobuf import text_format
 
-from prefinput.cli import UserError, run, setting
-from prefinput.files import atomic_path
+from prefinput.cli import ArgumentParser, UserError, run, setting
+from prefinput.files import atomic_path, cache_folder
 
 PATCH_VERSION = 1
 _MARK = "# prefinput-patch "
@@ -142,7 +141,12 @@ def _merge(text, src):
     try:
         text_format.Merge(text, net)
     except text_format.ParseError as error:
+        if error.GetLine():  # str(error) starts "line:column : "
+            raise UserError(f"{src} is not a Caffe net definition: line {error.GetLine()}, column "
+                            f"{error.GetColumn()}: {str(error).split(' : ', 1)[-1]}") from None
         raise UserError(f"{src} is not a Caffe net definition: {error}") from None
+    if not net.layer and not net.layers:
+        raise UserError(f"{src} is not a Caffe net definition: it defines no layers; give the .prototxt")
     return net
 
 
@@ -325,11 +329,7 @@ def patched_path(src, options, stamp=None):
 def cache_dir():
     """The folder of the cached patched copies: $PREFINPUT_PROTOTXT_CACHE, else
     ${XDG_CACHE_HOME:-~/.cache}/preferred-inputs/prototxt."""
-    folder = os.environ.get("PREFINPUT_PROTOTXT_CACHE")
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = os.path.join(base, "preferred-inputs", "prototxt")
-    return os.path.abspath(os.path.expanduser(folder))
+    return cache_folder("PREFINPUT_PROTOTXT_CACHE", "prototxt")
 
 
 def _nets_dir():
@@ -427,6 +427,9 @@ def _read(path):
         raise UserError(f"net definition not found: {path}; check the path") from None
     except OSError as error:
         raise UserError(f"cannot read net definition {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a Caffe net definition: it is a binary file, not text (is it the "
+                        f".caffemodel?); give the .prototxt") from None
 
 
 def _sha256(text):
@@ -434,7 +437,7 @@ def _sha256(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nets/patch_prototxt.sh", description=(
+    parser = ArgumentParser(prog="nets/patch_prototxt.sh", description=(
         "Write a patched copy of a Caffe net definition (the original stays untouched): "
         "force_backward, no cuDNN engine where Caffe lacks cuDNN, a flexible Reshape batch."))
     parser.add_argument("src", help="the .prototxt to patch")

@@ -31,7 +31,7 @@ from skimage.metrics import structural_similarity
 
 from . import collage, models, nets
 from .collage import parse_tile
-from .cli import UserError, setting
+from .cli import ArgumentParser, FiniteFloat, UserError, setting
 from .files import atomic_path
 from .image import imread, imresize
 from .steps import input_blob, unit_values
@@ -239,7 +239,7 @@ def side_by_side(left, right, gap=4):
 # --- command line -------------------------------------------------------------
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pictures", nargs="+", metavar="picture",
                         help="pictures made by the example scripts (with their .json manifest beside them), "
                              "e.g. output/example1.jpg")
@@ -250,7 +250,7 @@ def parse_args(argv=None):
                         help="compare with this picture instead (layout: --layout, default whole)")
     parser.add_argument("--layout", type=parse_layout, default=None,
                         help="the published picture's layout instead of the manifest's: whole, grid:CxR or any:CxR")
-    parser.add_argument("--threshold", type=float, default=0.3, help="lowest SSIM a panel may have")
+    parser.add_argument("--threshold", action=FiniteFloat, default=0.3, help="lowest SSIM a panel may have")
     parser.add_argument("--offline", action="store_true", help="never download a missing published image")
     args = parser.parse_args(argv)
     if args.published and len(args.pictures) > 1:

@@ -5,6 +5,7 @@
     image = x[centre_crop(x.shape, net_input.shape)]    the classifier's view of an image
     data = read_image_for(net, path, mean_file)         an image file as a net takes it
     one_hot[unit_index(blob.shape, unit, xy)] = 1       one unit of a blob
+    check_finite(code, "code", i, hint)                 stop before Caffe sees a NaN or an infinity
 
 Each keeps the float operations, and their order, of the original loops; the
 goldens hold them to it.
@@ -16,10 +17,24 @@ import numpy as np
 from numpy.linalg import norm
 
 from .cli import UserError
-from .image import imread, imresize
+from .image import imresize, read_rgb
 
 # The gradient norm a step reports when it skipped a NaN gradient (the original's value).
 NAN_SKIPPED = 1e-12
+FLOAT32_MAX = np.finfo(np.float32).max
+
+
+class Diverged(UserError):
+    """An optimisation whose code or image is no longer finite."""
+
+
+def check_finite(array, what, step, hint):
+    """Stop with one line unless every value of `array`, about to be given to
+    Caffe at `step`, is finite as Caffe's float32 (a larger float64 becomes an
+    infinity there): a NaN corrupts Caffe's memory (MAX pooling over an
+    all-NaN window writes outside its buffer), an infinity becomes NaN."""
+    if not (np.abs(array) <= FLOAT32_MAX).all():  # False for a NaN too
+        raise Diverged(f"diverged at step {step}: the {what} is no longer finite; {hint}")
 
 
 def py2_div(a, b):
@@ -82,6 +97,16 @@ def image_size(net):
     return shape[2:]
 
 
+def check_covers(generator, gen_out_layer, net, what):
+    """Stop with one line unless the generator's images (blob `gen_out_layer`)
+    hold `net`'s input image, which is their centre crop."""
+    shape, size = generator.blobs[gen_out_layer].data.shape, tuple(image_size(net))
+    if len(shape) != 4 or shape[1] != 3 or shape[2] < size[0] or shape[3] < size[1]:
+        raise UserError(f"the generator's {gen_out_layer} images are {'x'.join(map(str, shape[1:]))}, which do not "
+                        f"hold {what}'s 3x{size[0]}x{size[1]} input; give a generator (or --gen_out_layer) with "
+                        f"3-channel images at least that large")
+
+
 def load_mean(mean_file):
     """The `image_mean` array (HxWx3, BGR) of the ImageNet mean .mat file."""
     import scipy.io
@@ -95,9 +120,7 @@ def read_image_for(net, path, mean_file):
     comes from the net (the same numbers at 227)."""
     size = image_size(net)
     images = np.zeros((1, 3) + tuple(size), dtype="float32")
-    pixels = imread(path)
-    if pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise UserError(f"{path}: the start image must be an RGB image, not of shape {pixels.shape}")
+    pixels = read_rgb(path, "--init_file")
     images[0] = np.transpose(imresize(pixels, (size[0], size[1])), (2, 0, 1))
     data = images[:, ::-1]  # RGB -> BGR, a view: the mean is subtracted in place as the originals did
     mean = np.transpose(load_mean(mean_file), (2, 0, 1))  # BGR already

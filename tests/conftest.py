@@ -53,6 +53,20 @@ def pytest_generate_tests(metafunc):
 
 # --- where things are ---------------------------------------------------------
 
+@pytest.fixture(scope="session", autouse=True)
+def modelcheck_cache(tmp_path_factory):
+    """The model files' verdicts (prefinput.modelcheck) go to a folder of the
+    session's, for the tests and the programs they start, not the user's cache."""
+    folder = tmp_path_factory.mktemp("modelcheck")
+    old = os.environ.get("PREFINPUT_MODELCHECK_CACHE")
+    os.environ["PREFINPUT_MODELCHECK_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        del os.environ["PREFINPUT_MODELCHECK_CACHE"]
+    else:
+        os.environ["PREFINPUT_MODELCHECK_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def repo():
     """The repository's root folder (a Path)."""
@@ -310,3 +324,16 @@ def _sheet(images, path, tile, border=1):
 def sheet():
     """sheet(images, path, tile, border=1): a montage of `images` at `path` (its folder made), untrimmed."""
     return _sheet
+
+
+def _snapshot(folder):
+    """{relative path: bytes} of every file below `folder`."""
+    return {os.path.relpath(os.path.join(top, name), folder): open(os.path.join(top, name), "rb").read()
+            for top, _, names in os.walk(folder) for name in names}
+
+
+@pytest.fixture(scope="session")
+def snapshot():
+    """snapshot(folder) -> {relative path: bytes} of every file below it: what
+    an earlier run left, to compare after a later one."""
+    return _snapshot

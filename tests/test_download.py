@@ -275,3 +275,43 @@ def test_require_failure_is_one_line_with_the_fetch_command(nets):
 def test_require_names_a_missing_file_the_registry_does_not_provide(nets):
     with pytest.raises(UserError, match="not a file that nets/download.sh provides"):
         models.require([os.path.join(nets, "mine.caffemodel")], root=nets)
+
+
+# --- a corrupt copy is fetched again ----------------------------------------
+
+def tamper(path):
+    with open(path, "r+b") as f:
+        f.write(b"x")
+
+
+def test_a_corrupt_file_is_fetched_again_and_the_bad_copy_kept_aside(served, nets):
+    demo = one_file_model([publish(served, "w.bin", BODY)], sha256(BODY))
+    path = os.path.join(nets, "demo/weights.bin")
+    models.fetch(demo, root=nets, progress=False)
+    tamper(path)
+    assert models.fetch(demo, root=nets, progress=False) == [path]
+    assert open(path, "rb").read() == BODY
+    assert open(path + ".bad", "rb").read() == b"x" + BODY[1:]
+    assert models.state(demo.files[0], nets) == "ok"
+
+
+def test_require_fetches_a_corrupt_file_again(served, nets):
+    demo = one_file_model([publish(served, "w.bin", BODY)], sha256(BODY))
+    path = os.path.join(nets, "demo/weights.bin")
+    models.fetch(demo, root=nets, progress=False)
+    tamper(path)
+    models.require([path], root=nets, progress=False, models=[demo])
+    assert open(path, "rb").read() == BODY
+
+
+def test_require_offline_names_a_corrupt_file_and_leaves_it(served, nets):
+    demo = one_file_model([publish(served, "w.bin", BODY)], sha256(BODY))
+    path = os.path.join(nets, "demo/weights.bin")
+    models.fetch(demo, root=nets, progress=False)
+    tamper(path)
+    asked = len(served.requests)
+    with pytest.raises(UserError) as error:
+        models.require([path], offline=True, root=nets, models=[demo])
+    assert str(error.value) == (f"demo: {path} is corrupt (its checksum is not the registry's) and downloads are "
+                                "off (offline); fetch it with: nets/download.sh demo")
+    assert open(path, "rb").read() == b"x" + BODY[1:] and len(served.requests) == asked

@@ -175,6 +175,21 @@ def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference
     assert states["caffenet/bvlc_reference_caffenet.caffemodel"] == "missing"
 
 
+def test_download_sh_fetches_a_corrupt_file_again_keeping_the_bad_copy(reference_mirror, repo, tmp_path):
+    env = {"NETS_DIR": str(tmp_path), "PREFINPUT_MIRROR": reference_mirror.url}
+    assert nets_download(repo, "misc", env=env).returncode == 0
+    vocabulary = tmp_path / "data" / "misc" / "vocabulary.txt"
+    good = vocabulary.read_bytes()
+    with open(vocabulary, "a") as f:
+        f.write("tampered\n")
+    done = nets_download(repo, "misc", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["misc: fetched 1 file(s)"]
+    assert vocabulary.read_bytes() == good
+    assert (tmp_path / "data" / "misc" / "vocabulary.txt.bad").read_bytes() == good + b"tampered\n"
+    assert "data/misc/vocabulary.txt: checksum mismatch; kept aside as" in done.stderr
+
+
 def test_download_sh_errors_are_one_line_with_status_2(repo, tmp_path):
     done = nets_download(repo, "resnet", env={"NETS_DIR": str(tmp_path)})
     assert done.returncode == 2

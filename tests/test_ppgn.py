@@ -136,9 +136,10 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
     sampler = Recorder(args.synset_file)
     np.random.seed(0)
     net, encoder, generator = nets
-    _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
-                                  3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
-                                  output_dir=str(tmp_path))
+    with ppgn.kept_samples(args) as kept:
+        _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
+                                      3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
+                                      chain=kept)
     assert seen == [1, 1, 1, 1, 2, 2, 2]
     assert [sample.label for sample in samples] == [names[1]] * 4 + [names[2]] * 3
     # the files the program returns say the unit each sample was made under

@@ -2,6 +2,7 @@
 gradients give bit-identical input gradients, the PPGN encoder stops at its
 code, and the benchmark's baselines (the original loops, operation for
 operation) equal our loops exactly."""
+import argparse
 import contextlib
 import io
 
@@ -12,7 +13,7 @@ caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make
 from caffe import layers as L  # noqa: E402
 
 from bench import measure, original  # noqa: E402
-from prefinput import nets, prototxt  # noqa: E402
+from prefinput import nets, ppgn, prototxt  # noqa: E402
 
 GAUSSIAN = dict(type="gaussian", std=0.5)
 ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open
@@ -142,9 +143,11 @@ def test_the_benchmarks_original_ppgn_loop_equals_the_sampler_exactly(tmp_path, 
         np.random.seed(0)
         theirs, their_samples = original.ppgn(*theirs_nets, start, 3, 7, **settings)
         np.random.seed(0)
-        ours, our_samples = ClassConditionalSampler(str(synsets)).sampling(
-            *ours_nets, "feat", "deconv0", start, 3, threshold=-1.0, layer="fc8",
-            conditions=[{"unit": 7, "xy": 0}], output_dir=str(tmp_path), **settings)
+        kept = argparse.Namespace(output_dir=str(tmp_path), save_every=1, write_labels=False, save_raw=True)
+        with ppgn.kept_samples(kept) as chain:
+            ours, our_samples = ClassConditionalSampler(str(synsets)).sampling(
+                *ours_nets, "feat", "deconv0", start, 3, threshold=-1.0, layer="fc8",
+                conditions=[{"unit": 7, "xy": 0}], chain=chain, **settings)
     assert len(our_samples) == len(their_samples) == 4
     assert np.array_equal(ours, theirs)
     assert all(np.array_equal(ours.image, theirs) for ours, theirs in zip(our_samples, their_samples))

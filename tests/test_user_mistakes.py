@@ -2,10 +2,13 @@
 had is lost: a table of commands, each run as a program on the tiny nets in a
 folder that holds an earlier run's outputs.
 
-A row: (id, command, exit status, the one line's pattern).  The command is
-a list of words with {placeholders}: the tiny nets' files, data files, the
-output folder {out} (which holds an earlier run's files) and {tmp}, and any
-name in MAKERS, whose maker writes that (broken) file first.  Every row
+A row: (id, command, exit status, the one line's pattern[, environment]).
+The command is a list of words with {placeholders}: the tiny nets' files,
+data files, the output folder {out} (which holds an earlier run's files) and
+{tmp}, and any name in MAKERS, whose maker writes that (broken) file first.
+The optional fifth element is a dict of environment variables for the
+command (the numbered scripts' and cnnpref examples' settings), their values
+with the same placeholders.  Every row
 asserts: the exit status; for status 2, stderr is exactly one line, matching
 the pattern, without a traceback or a glog dump; and the earlier run's files
 are byte for byte as they were.
@@ -29,16 +32,30 @@ CNN_VIS = ["cnn_vis.py", "--deploy_txt", "{classifier}", "--caffe_model", "{clas
 
 
 def make_text(name, text):
-    def make(tmp):
+    def make(tmp, places):
         path = tmp / name
         path.write_text(text)
         return path
     return make
 
 
-# Broken files a row can name as {placeholder}: name -> maker(tmp) -> path
+def make_changed(source, name, change):
+    """The file of placeholder `source`, its bytes passed through `change`."""
+    def make(tmp, places):
+        path = tmp / name
+        with open(places[source], "rb") as f:
+            path.write_bytes(change(f.read()))
+        return path
+    return make
+
+
+# Broken files a row can name as {placeholder}: name -> maker(tmp, places) -> path
 MAKERS = {
     "not_an_image": make_text("start.jpg", "this is text, not a JPEG"),
+    "a_empty_weights": make_text("empty.caffemodel", ""),
+    "a_truncated_weights": make_changed("classifier_weights", "truncated.caffemodel", lambda data: data[:len(data) // 2]),
+    "a_fc8_7": make_changed("classifier", "fc8_7.prototxt",
+                            lambda text: text.replace(b"num_output: 10\n", b"num_output: 7\n")),
 }
 
 # --- rows: arguments and values (issue 12 point 5) ---------------------------
@@ -50,19 +67,209 @@ ROWS_ARGUMENTS = [
 ]
 
 # --- rows: model files (issue 12 point 1) -------------------------------------
+def model_rows(program, command, definition, weights):
+    """The broken model files, given to `program` as its classifier's `definition` and `weights` flags."""
+    return [(f"{program} {what}", [*command, *extra], 2, line) for what, extra, line in (
+        ("empty weights", [weights, "{a_empty_weights}"], r"empty\.caffemodel: the weights file is empty \(0 bytes\)"),
+        ("generator weights", [weights, "{generator_weights}"],
+         r"error: conv1: \S*generator\.caffemodel has no weights for this layer of \S*classifier\.prototxt"),
+        ("truncated weights", [weights, "{a_truncated_weights}"],
+         r"truncated\.caffemodel: the weights file is truncated or corrupt; fetch it again"),
+        ("fc8 num_output changed", [definition, "{a_fc8_7}"],
+         r"error: fc8: the weights are 10x64, the definition wants 7x64 "),
+        ("caffemodel as definition", [definition, "{classifier_weights}"],
+         r"classifier\.caffemodel is not a Caffe net definition: it is a binary file, not text"),
+        ("prototxt as weights", [weights, "{classifier}"],
+         r"classifier\.prototxt is text, not a binary caffemodel \(is it the net definition"))]
+
+
 ROWS_MODELS = [
+    *model_rows("act_max", [*ACT_MAX, "--unit", "1"], "--net_definition", "--net_weights"),
+    *model_rows("sampling_class", [*SAMPLING, "--units", "1"], "--net_definition", "--net_weights"),
+    *model_rows("cnn_vis", CNN_VIS, "--deploy_txt", "--caffe_model"),
 ]
 
 # --- rows: finite values (issue 12 point 2) -----------------------------------
-ROWS_FINITE = [
-]
+# cnn_vis on a blob of the tiny net: a command that runs as it is
+CNN_VIS_RUNS = [*CNN_VIS, "--target_layer", "conv3", "--initial_size", "210x210", "--output_iter", "100"]
+ROWS_FINITE = [(f"{program} {flag} {value}", [*command, flag, value], 2,
+                rf"^{program}\.py: error: {flag} {value}: expected a finite number\n$")
+               for program, command, flag, value in (
+                   ("act_max", [*ACT_MAX, "--unit", "1"], "--start_lr", "nan"),
+                   ("act_max", [*ACT_MAX, "--unit", "1"], "--end_lr", "inf"),
+                   ("act_max", [*ACT_MAX, "--unit", "1"], "--L2", "nan"),
+                   ("sampling_class", [*SAMPLING, "--units", "1"], "--lr", "nan"),
+                   ("sampling_class", [*SAMPLING, "--units", "1"], "--epsilon1", "inf"),
+                   ("sampling_class", [*SAMPLING, "--units", "1"], "--epsilon3", "nan"),
+                   ("sampling_class", [*SAMPLING, "--units", "1"], "--threshold", "nan"),
+                   ("sampling_class", [*SAMPLING, "--units", "1"], "--epsilon4", "inf"),
+                   ("cnn_vis", CNN_VIS_RUNS, "--learning_rate", "nan"),
+                   ("cnn_vis", CNN_VIS_RUNS, "--initialization_scale", "inf"),
+                   ("cnn_vis", CNN_VIS_RUNS, "--tv_reg", "nan"))] + [
+    ("act_max --start_lr 1e999", [*ACT_MAX, "--unit", "1", "--start_lr", "1e999"], 2,  # too large: inf
+     r"^act_max\.py: error: --start_lr inf: expected a finite number\n$")]
 
 # --- rows: checks before the work (issue 12 point 3) --------------------------
+def make_image(name, mode):
+    """A 30x40 image file of Pillow `mode` ('L' grey, 'RGB', 'RGBA')."""
+    def make(tmp, places):
+        from PIL import Image
+        path = tmp / name
+        Image.new(mode, (40, 30), "red" if mode != "L" else 128).save(path)
+        return path
+    return make
+
+
+MAKERS.update({
+    "c_grey_image": make_image("grey.png", "L"),
+    "c_rgb_image": make_image("rgb.jpg", "RGB"),
+    "c_a_file": make_text("a_file", "a regular file, not a folder"),
+    "c_short_labels": make_text("labels.txt", "n01 tench, Tinca tinca\nn02 goldfish\nn03 shark\n"),
+})
+DRIVER_ACT_MAX = ["examples/driver.py", "act_max", "--units", "1 2"]
+DRIVER_SAMPLING = ["examples/driver.py", "sampling_class", "--units", "1"]
+IS_A_FILE = r"\S*a_file is a file, not a folder; give another folder"
+START = ["--opt_layer", "fc6", "--mean_file_mat", "{mean_mat}", "--init_file"]
+CNNPREF = {"NET_DEFINITION": "{classifier}", "NET_WEIGHTS": "{classifier_weights}", "MEAN_FILE_NPY": "{mean_npy}",
+           "LAYER": "fc8", "N_ITERS": "2", "NUM_OF_IMG": "2", "RESULT_DIR": "{out}"}
+CNNPREF_GD = "examples/cnnpref/generate_preferred_image_gd__for_higher_layer.py"
+SCRIPT = {"NET_DEFINITION": "{classifier}", "NET_WEIGHTS": "{classifier_weights}",
+          "GENERATOR_DEFINITION": "{generator}", "GENERATOR_WEIGHTS": "{generator_weights}",
+          "ENCODER_DEFINITION": "{classifier}", "ENCODER_WEIGHTS": "{classifier_weights}",
+          "BOUND_FILE": "{bound}", "SYNSET_FILE": "{synsets}", "N_ITERS": "2", "OUTPUT_DIR": "{out}"}
 ROWS_CHECKS = [
+    # act_max.py
+    ("checks act_max output folder under a file", [*ACT_MAX, "--unit", "1", "--output_dir", "{c_a_file}/out"], 2,
+     r"--output_dir \S*a_file/out: " + IS_A_FILE),
+    ("checks act_max init file not an image", [*ACT_MAX, "--unit", "1", *START, "{not_an_image}"], 2,
+     r"--init_file \S*start\.jpg: not an image Pillow can read \(.*\); give a JPEG or PNG$"),
+    ("checks act_max init file grey", [*ACT_MAX, "--unit", "1", *START, "{c_grey_image}"], 2,
+     r"--init_file \S*grey\.png: an image of shape \(30, 40\), not RGB \(HxWx3\); convert it first"),
+    ("checks act_max generator image too small", [*ACT_MAX, "--unit", "1", "--gen_out_layer", "deconv3"], 2,
+     r"the generator's deconv3 images are 8x16x16, which do not hold the classifier's 3x27x27 input; give a "),
+    ("checks act_max unknown gen_in_layer", [*ACT_MAX, "--unit", "1", "--gen_in_layer", "nonesuch"], 2,
+     r"--gen_in_layer nonesuch: the generator has no such blob; it has feat, "),
+    ("checks act_max unknown opt_layer", [*ACT_MAX, "--unit", "1", *START, "{c_rgb_image}", "--opt_layer",
+                                                "nonesuch"], 2,
+     r"--opt_layer nonesuch: the encoder has no such blob; it has data, "),
+    ("checks act_max negative seed", [*ACT_MAX, "--unit", "1", "--seed", "-1"], 2, r"--seed -1: a seed is 0 or more$"),
+    ("checks act_max xy out of range", [*ACT_MAX, "--unit", "1", "--act_layer", "conv5", "--xy", "99"], 2,
+     r"--xy 99: conv5 is \d+x\d+$"),
+    ("checks act_max NETS_DIR is a file", ["act_max.py", "--unit", "1", "--output_dir", "{out}"], 2,
+     r"NETS_DIR \S*a_file: is a file, not a folder; point NETS_DIR", {"NETS_DIR": "{c_a_file}"}),
+    # sampling_class.py
+    ("checks sampling save_every negative", [*SAMPLING, "--units", "1", "--save_every", "-1"], 2,
+     r"--save_every -1: must be 0 or more$"),
+    ("checks sampling reset_every negative", [*SAMPLING, "--units", "1", "--reset_every", "-2"], 2,
+     r"--reset_every -2: must be 0 or more$"),
+    ("checks sampling synset file too short", [*SAMPLING, "--units", "5", "--synset_file", "{c_short_labels}"], 2,
+     r"--synset_file \S*labels\.txt: 3 labels, none for unit 5; give a label file with a line for every unit$"),
+    ("checks sampling output folder under a file", [*SAMPLING, "--units", "1", "--output_dir", "{c_a_file}/out"], 2,
+     r"--output_dir \S*a_file/out: " + IS_A_FILE),
+    ("checks sampling init file not an image", [*SAMPLING, "--units", "1", *START, "{not_an_image}"], 2,
+     r"--init_file \S*start\.jpg: not an image Pillow can read"),
+    ("checks sampling generator image too small", [*SAMPLING, "--units", "1", "--gen_out_layer", "deconv3"], 2,
+     r"the generator's deconv3 images are 8x16x16, which do not hold the encoder's 3x27x27 input"),
+    ("checks sampling unknown opt_layer", [*SAMPLING, "--units", "1", "--opt_layer", "nonesuch"], 2,
+     r"--opt_layer nonesuch: the encoder has no such blob"),
+    # cnn_vis.py
+    *[(f"checks cnn_vis {flag} {value}", [*CNN_VIS, f"--{flag}", value], 2,
+       rf"--{flag} {value}: must be at least {least}$")
+      for flag, value, least in (("num_sizes", "0", 1), ("batch_size", "0", 1), ("output_iter", "0", 1),
+                                 ("num_steps", "-2", 0))],
+    ("checks cnn_vis iter_behavior bogus", [*CNN_VIS, "--iter_behavior", "save+bogus"], 2,
+     r"--iter_behavior save\+bogus: 'bogus' is not one of save, print, show, plot_pix; join them with \+"),
+    ("checks cnn_vis target_neuron negative", [*CNN_VIS, "--image_type", "amplify_neuron", "--target_layer", "fc8",
+                                          "--target_neuron", "-1"], 2,
+     r"--target_neuron -1 is out of range: fc8 has neurons \(channels\) 0\.\.9$"),
+    ("checks cnn_vis unknown output format", [*CNN_VIS, "--output_file", "{out}/vis.bogus"], 2,
+     r"--output_file \S*vis\.bogus: \.bogus is not an image format this can write; end the name in \.jpg or \.png"),
+    ("checks cnn_vis output folder is a file", [*CNN_VIS, "--output_file", "{c_a_file}/vis.png"], 2,
+     r"--output_file \S*a_file/vis\.png: \S*a_file is a file, not a folder"),
+    ("checks cnn_vis output is a folder", [*CNN_VIS, "--output_file", "{out}"], 2,
+     r"--output_file \S*out: is a folder; "),
+    ("checks cnn_vis grey initial image", [*CNN_VIS, "--target_layer", "fc8", "--initial_image", "{c_grey_image}"], 2,
+     r"--initial_image \S*grey\.png: an image of shape \(30, 40\), not RGB"),
+    ("checks cnn_vis initial image not an image",
+     [*CNN_VIS, "--target_layer", "fc8", "--initial_image", "{not_an_image}"], 2,
+     r"--initial_image \S*start\.jpg: not an image Pillow can read"),
+    # examples/driver.py
+    ("checks driver collage folder is a file",
+     [*DRIVER_ACT_MAX, "--collage", "{c_a_file}/c.jpg", "--", *ACT_MAX[1:]], 2,
+     r"--collage \S*a_file/c\.jpg: " + IS_A_FILE),
+    ("checks driver collage unknown format", [*DRIVER_ACT_MAX, "--collage", "{out}/c.bogus", "--", *ACT_MAX[1:]], 2,
+     r"--collage \S*c\.bogus: \.bogus is not an image format this can write"),
+    ("checks driver crop outside the image", [*DRIVER_ACT_MAX, "--crop", "20x20+10+0", "--", *ACT_MAX[1:]], 2,
+     r"--crop 20x20\+10\+0: not inside the 27x27 images \(the net's input\); give a crop within them$"),
+    ("checks driver label file too short", [*DRIVER_ACT_MAX[:-1], "1 5", "--labels", "synset", "--label_file",
+                                       "{c_short_labels}", "--", *ACT_MAX[1:]], 2,
+     r"--label_file \S*labels\.txt: 3 labels, none for unit 5"),
+    ("checks driver chain unknown format",
+     [*DRIVER_SAMPLING, "--chain", "{out}/chain_{{seed}}.bogus", "--", *SAMPLING[1:]], 2,
+     r"--chain \S*chain_None\.bogus: \.bogus is not an image format"),
+    ("checks driver sheet folder is a file",
+     [*DRIVER_SAMPLING, "--sheet", "{c_a_file}/sheet.jpg", "--", *SAMPLING[1:]], 2,
+     r"--sheet \S*a_file/sheet\.jpg: " + IS_A_FILE),
+    # the cnnpref examples
+    ("checks cnnpref NUM_OF_IMG 0", [CNNPREF_GD], 2,
+     r"NUM_OF_IMG=0: expected a whole number of at least 1, e.g. NUM_OF_IMG=25$",
+     dict(CNNPREF, NUM_OF_IMG="0")),
+    ("checks cnnpref N_ITERS abc", [CNNPREF_GD], 2,
+     r"N_ITERS=abc: expected a whole number of at least 1, e.g. N_ITERS=200$",
+     dict(CNNPREF, N_ITERS="abc")),
+    ("checks cnnpref RESULT_DIR under a file", [CNNPREF_GD], 2, r"RESULT_DIR \S*a_file/results: " + IS_A_FILE,
+     dict(CNNPREF, RESULT_DIR="{c_a_file}/results")),
+    ("checks DGN-AM script NETS_DIR is a file", ["1_activate_output.sh"], 2, r"NETS_DIR \S*a_file: is a file",
+     {"NETS_DIR": "{c_a_file}", "OUTPUT_DIR": "{out}", "N_ITERS": "2"}),
+    ("checks act_max unknown gen_out_layer", [*ACT_MAX, "--unit", "1", "--gen_out_layer", "nonesuch"], 2,
+     r"--gen_out_layer nonesuch: the generator has no such blob; it has feat, "),
+    ("checks sampling unknown gen_in_layer", [*SAMPLING, "--units", "1", "--gen_in_layer", "nonesuch"], 2,
+     r"--gen_in_layer nonesuch: the generator has no such blob; it has feat, "),
+] + [
+    # every numbered script: its net's definition missing is one line before anything is made
+    (f"checks {script} missing definition", [script, *argument], 2, r"\S*nonesuch\.prototxt not found",
+     dict(SCRIPT, NET_DEFINITION="{tmp}/nonesuch.prototxt"))
+    for script, argument in [
+        ("1_activate_output.sh", []), ("2_activate_output_placesCNN.sh", []), ("3_start_from_real_image.sh", []),
+        ("4_activate_hidden.sh", []), ("5_activate_output_GoogLeNet.sh", []),
+        ("1_class_conditional_sampling.sh", ["1"]), ("2_class_conditional_sampling_many.sh", ["1e-5"]),
+        ("3_hidden_conditional_sampling.sh", ["1"]), ("4_hidden_conditional_sampling_placesCNN.sh", ["1"]),
+        ("5_caption_conditional_sampling.sh", ["a_red_car"]), ("6_class_conditional_sampling_from_real_image.sh", ["1"]),
+        ("7_inpainting.sh", ["1"])]
 ]
 
 # --- rows: never destroy (issue 12 point 4) -----------------------------------
+
+
+def make_earlier_chain(folder):
+    """{out}, holding an earlier chain of a numbered script in {out}/`folder`/samples."""
+    def make(tmp, places):
+        samples = os.path.join(places["out"], folder, "samples")
+        os.makedirs(samples)
+        with open(os.path.join(samples, "00000.jpg"), "wb") as f:
+            f.write(b"an earlier chain's sample")
+        return places["out"]
+    return make
+
+
+MAKERS.update({
+    "d_out_with_chain_1": make_earlier_chain("fc8_chain_1_eps1_1e-5_eps3_1e-17"),
+    "d_out_with_chain_980": make_earlier_chain("fc8_chain_980_eps1_1e-5_eps3_1e-17"),
+})
+TYPO = "{tmp}/typo.caffemodel"
+NOT_FOUND = r"\S*typo\.caffemodel not found"
 ROWS_NEVER_DESTROY = [
+    ("never destroy sampling missing weights", [*SAMPLING, "--units", "1", "--net_weights", TYPO], 2, NOT_FOUND),
+    ("never destroy sampling missing init file", [*SAMPLING, "--units", "1", "--init_file", "{tmp}/typo.jpg"], 2,
+     r"\S*typo\.jpg not found"),
+    ("never destroy act_max missing generator", [*ACT_MAX, "--unit", "1", "--generator_weights", TYPO], 2, NOT_FOUND),
+    ("never destroy driver chain missing weights", [*DRIVER_SAMPLING, "--chain", "{out}/chain_{{seed}}.jpg", "--",
+                                                    *SAMPLING[1:], "--net_weights", TYPO], 2, NOT_FOUND),
+    # PPGN scripts 1 and 6 emptied samples/ before anything was checked
+    ("never destroy PPGN script 1 missing weights", ["1_class_conditional_sampling.sh", "1"], 2, NOT_FOUND,
+     dict(SCRIPT, OUTPUT_DIR="{d_out_with_chain_1}", NET_WEIGHTS=TYPO)),
+    ("never destroy PPGN script 6 missing weights", ["6_class_conditional_sampling_from_real_image.sh", "980"], 2,
+     NOT_FOUND, dict(SCRIPT, OUTPUT_DIR="{d_out_with_chain_980}", NET_WEIGHTS=TYPO)),
 ]
 
 ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY
@@ -87,25 +294,21 @@ def places(tiny, shared_path, tmp_path):
     }
 
 
-def snapshot(folder):
-    """{relative path: bytes} of every file below `folder`."""
-    return {os.path.relpath(os.path.join(top, name), folder): open(os.path.join(top, name), "rb").read()
-            for top, _, names in os.walk(folder) for name in names}
-
-
-@pytest.mark.parametrize("command, status, line", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
-def test_a_mistake_is_one_line_and_nothing_is_lost(command, status, line, places, tmp_path, repo):
+@pytest.mark.parametrize("command, status, line, row_env",
+                         [(*row[1:4], row[4] if len(row) > 4 else {}) for row in ROWS], ids=[row[0] for row in ROWS])
+def test_a_mistake_is_one_line_and_nothing_is_lost(command, status, line, row_env, places, tmp_path, repo, snapshot):
     import re
     values = dict(places)
-    for word in command:
+    for word in [*command, *row_env.values()]:
         for name in re.findall(r"\{(\w+)\}", word):
             if name in MAKERS and name not in values:
-                values[name] = str(MAKERS[name](tmp_path))
+                values[name] = str(MAKERS[name](tmp_path, places))
     argv = [word.format(**values) for word in command]
     program = argv[0] if argv[0].endswith(".sh") else None
     argv = [str(repo / argv[0])] + argv[1:] if program else [sys.executable, str(repo / argv[0])] + argv[1:]
     before = snapshot(places["out"])
-    env = dict(os.environ, PREFINPUT_OFFLINE="1", OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, PREFINPUT_OFFLINE="1", OPENBLAS_NUM_THREADS="1",
+               **{name: value.format(**values) for name, value in row_env.items()})
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == status, done.stdout[-2000:] + done.stderr[-2000:]
     if status == 2:
@@ -113,3 +316,11 @@ def test_a_mistake_is_one_line_and_nothing_is_lost(command, status, line, places
         assert re.search(line, done.stderr), done.stderr
     after = snapshot(places["out"])
     assert {name: after.get(name) for name in before} == before, "an earlier run's file changed or went"
+
+
+def test_a_collage_tile_grows_rows_to_hold_every_image():
+    """The driver's collage tile, as `montage -tile Cx` would grow it: never a second page."""
+    from prefinput.collage import grown_tile
+    assert grown_tile((5, 1), 5) == (5, 1)
+    assert grown_tile((5, 1), 6) == (5, 2)
+    assert grown_tile((10, 20), 3) == (10, 20)

@@ -19,6 +19,7 @@ import pickle
 import sys
 from datetime import datetime
 
+os.environ.setdefault("GLOG_minloglevel", "2")  # quiet Caffe, as the other programs do: a mistake is one line
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)  # run as a script from anywhere: cnnpref and prefinput live at the top
 
@@ -28,7 +29,7 @@ from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from prefinput import models, nets  # noqa: E402
 from prefinput.cli import UserError, setting  # noqa: E402
-from prefinput.files import atomic_path  # noqa: E402
+from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob  # noqa: E402
 
 # the registry's copies of the original's nets: force_backward on, ReLUs out of place
@@ -105,7 +106,7 @@ def generator_upper_bound(net_gen):
 def channel_list(net, layer):
     """NUM_OF_IMG (default 25) channels of `layer`, evenly spaced from 0."""
     num_of_ch = net.blobs[layer].data.shape[1]
-    num_of_img = int(os.environ.get("NUM_OF_IMG", 25))
+    num_of_img = count_setting("NUM_OF_IMG", 25)
     return range(0, num_of_ch, max(1, num_of_ch // num_of_img))  # at least 1: nets with fewer channels
 
 
@@ -128,8 +129,18 @@ def unit_weights(net, layer, weight):
     return np.full(net.blobs[layer].data.shape[1:], weight, dtype=np.float32)
 
 
+def count_setting(name, default):
+    """The environment variable `name` as a count of at least 1 (unset: `default`)."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UserError(f"{name}={text}: expected a whole number of at least 1, e.g. {name}={default}")
+    return int(text)
+
+
 def iterations(default):
-    return int(os.environ.get("N_ITERS", default))
+    return count_setting("N_ITERS", default)
 
 
 def result_folder(script):
@@ -137,6 +148,7 @@ def result_folder(script):
     save_dir = os.environ.get("RESULT_DIR") or os.path.join(ROOT, "output", "cnnpref")
     name = os.path.splitext(os.path.basename(script))[0] + '_' + datetime.now().strftime('%Y%m%dT%H%M%S')
     save_path = os.path.join(save_dir, name)
+    check_folder(save_dir, "RESULT_DIR")
     try:
         os.makedirs(save_path)
     except FileExistsError:

@@ -9,7 +9,7 @@ import numpy as np
 import common
 from cnnpref import prefer_img_dgn_gd, prefer_img_dgn_lbfgs, prefer_img_gd, prefer_img_lbfgs
 from cnnpref.utils import create_receptive_field_mask
-from prefinput.steps import input_blob
+from prefinput.steps import check_covers, input_blob
 
 VARIANTS = {'gd': prefer_img_gd, 'lbfgs': prefer_img_lbfgs,
             'dgn_gd': prefer_img_dgn_gd, 'dgn_lbfgs': prefer_img_dgn_lbfgs}
@@ -82,13 +82,17 @@ def main(variant, which, script):
     common.require_files(with_generator)
     net, layer = common.load_cnn(which)
     net_gen = common.load_generator() if with_generator else None
-    save_path = common.result_folder(script)
-    opts = dict(OPTIONS[variant](which, net, net_gen), save_intermediate_path=save_path)
+    if with_generator:
+        check_covers(net_gen, common.OUTPUT_LAYER_GEN, net, 'the CNN')
+    options = OPTIONS[variant](which, net, net_gen)
+    channels = common.channel_list(net, layer)
+    save_path = common.result_folder(script)  # after the settings are read, so a mistake leaves no folder
+    opts = dict(options, save_intermediate_path=save_path)
     common.save_options(save_path, opts)
     nets = (net_gen, net) if with_generator else (net,)
     unit_mask = common.centre_unit_mask if which == 'lower' else common.channel_mask
 
-    for channel in common.channel_list(net, layer):
+    for channel in channels:
         print('\nchannel=%d\n' % channel)
         feature_mask = unit_mask(net, layer, channel)
         feature_weight = common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which])

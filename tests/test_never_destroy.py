@@ -1,0 +1,194 @@
+"""Nothing a user had is lost (issue 12 point 4): pictures are written whole or
+not at all, a montage is always one picture, an interrupted run (SIGTERM, as
+`docker stop` or a batch scheduler sends) exits 143 leaving no partial files,
+a PPGN chain keeps the samples it made, and a rerun replaces the earlier chain
+only once it has succeeded."""
+import glob
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from wand.image import Image
+
+from prefinput import collage
+from prefinput.image import imread
+
+COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
+
+
+def tiles(count, size=8):
+    return [np.full((size, size, 3), colour, np.uint8) for colour in COLOURS[:count]]
+
+
+def part_files(folder):
+    """Every temporary (`.part`) file or folder left below `folder`."""
+    return [os.path.join(top, name) for top, dirs, names in os.walk(folder) for name in dirs + names
+            if ".part." in name or ".new-" in name or ".old-" in name]
+
+
+# --- montages -------------------------------------------------------------------
+
+def test_a_montage_with_more_images_than_its_tile_is_one_whole_picture(tmp_path):
+    out = tmp_path / "collage.png"
+    collage.montage(tiles(6), str(out), tile=(5, 1), trim=False)
+    assert os.listdir(tmp_path) == ["collage.png"]  # no collage-0.png, collage-1.png, no .part files
+    with Image(filename=str(out)) as picture:
+        assert len(picture.sequence) == 1 and picture.size == (5 * 10, 2 * 10)  # a second row, 1-pixel borders
+    assert tuple(imread(out)[10 + 5, 5]) == COLOURS[5]  # the sixth image, first in the second row
+
+
+def test_a_trimmed_jpeg_montage_with_more_images_than_its_tile_is_one_picture(tmp_path):
+    out = tmp_path / "example1.jpg"
+    collage.montage(tiles(6), str(out), tile=(5, 1))
+    assert os.listdir(tmp_path) == ["example1.jpg"] and out.stat().st_size > 0
+    assert imread(out).shape[0] >= 2 * 10 - 2  # two rows of 8 pixels and their borders (trimmed or not)
+
+
+def test_an_earlier_collage_is_replaced_only_by_a_whole_new_one(tmp_path, monkeypatch):
+    out = tmp_path / "example1.jpg"
+    collage.montage(tiles(5), str(out), tile=(5, 1))
+    earlier = out.read_bytes()
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("this is text, not a JPEG")
+    with pytest.raises(Exception):
+        collage.montage([*tiles(5), str(broken)], str(out), tile=(5, 1))
+    assert out.read_bytes() == earlier
+
+    # interrupted between writing the montage and trimming it: still the earlier one
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(collage.library, "MagickTrimImage", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        collage.montage(tiles(6), str(out), tile=(5, 1))
+    assert out.read_bytes() == earlier and not part_files(tmp_path)
+
+    monkeypatch.undo()
+    collage.montage(tiles(6), str(out), tile=(5, 1))
+    assert imread(out).shape[0] > imread(collage.montage(tiles(5), str(tmp_path / "one_row.jpg"))).shape[0]
+    assert sorted(os.listdir(tmp_path)) == ["broken.jpg", "example1.jpg", "one_row.jpg"]
+
+
+def test_saving_several_frames_as_one_picture_writes_nothing(tmp_path):
+    out = tmp_path / "two.jpg"
+    out.write_bytes(b"an earlier picture")
+    with Image() as frames:
+        for array in tiles(2):
+            with Image.from_array(array) as frame:
+                frames.image_add(frame)
+        with pytest.raises(ValueError, match="2 frames"):
+            collage.save(frames, str(out))
+    assert os.listdir(tmp_path) == ["two.jpg"] and out.read_bytes() == b"an earlier picture"
+
+
+# --- interrupted runs -------------------------------------------------------------
+
+needs_caffe = pytest.mark.skipif(importlib.util.find_spec("caffe") is None,
+                                 reason="pycaffe is not importable (run make setup)")
+
+
+@pytest.fixture
+def flags(tiny, shared_path):
+    misc = shared_path("reference", "ppgn", "misc")
+    return ["--net_definition", tiny["classifier"][0], "--net_weights", tiny["classifier"][1],
+            "--generator_definition", tiny["generator"][0], "--generator_weights", tiny["generator"][1],
+            "--encoder_definition", tiny["classifier"][0], "--encoder_weights", tiny["classifier"][1]], \
+        ["--synset_file", str(misc / "synset_words.txt"), "--mean_file_mat", str(misc / "ilsvrc_2012_mean.mat")]
+
+
+def interrupt_when(argv, cwd, ready, timeout=120):
+    """Start `argv` in its own session (a background job of a shell would
+    ignore SIGINT anyway), send SIGTERM once `ready()` is true; return the
+    exit status and stderr."""
+    env = dict(os.environ, PREFINPUT_OFFLINE="1", OPENBLAS_NUM_THREADS="1")
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "the run made nothing to interrupt"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, stderr
+
+
+@needs_caffe
+def test_an_interrupted_chain_keeps_its_samples_and_the_earlier_chain(flags, tmp_path, repo, snapshot):
+    nets, data = flags
+    out = tmp_path / "out"
+    (out / "samples").mkdir(parents=True)
+    (out / "samples" / "00000.jpg").write_bytes(b"an earlier run's sample")
+    (out / "samples" / "00007.jpg").write_bytes(b"another")
+    earlier = snapshot(out / "samples")
+    argv = [sys.executable, str(repo / "sampling_class.py"), *nets, *data, "--units", "1", "--n_iters", "1000000",
+            "--save_every", "1", "--write_labels", "--output_dir", str(out)]
+    status, stderr = interrupt_when(argv, tmp_path, lambda: len(glob.glob(str(out / "samples.new-*" / "*.jpg"))) >= 3)
+    assert status == 143 and "sampling_class.py: interrupted" in stderr, stderr[-3000:]
+    assert snapshot(out / "samples") == earlier
+    kept = sorted(os.listdir(out / "samples.partial"))
+    assert len(kept) >= 3 and kept == ["%05d.jpg" % i for i in range(len(kept))]
+    for name in kept:  # each whole, labelled (taller than the 27x27 image)
+        assert imread(out / "samples.partial" / name).shape[0] > 27
+    assert sorted(os.listdir(out)) == ["samples", "samples.partial"]  # no final image: the run did not finish
+    assert not part_files(tmp_path)
+
+
+@needs_caffe
+def test_an_interrupted_act_max_exits_143_without_partial_files(flags, tmp_path, repo):
+    nets, _ = flags
+    out = tmp_path / "out"
+    out.mkdir()
+    import act_max
+    args = act_max.parse_args([*nets, "--unit", "1", "--n_iters", "1000000", "--output_dir", str(out)])
+    final = act_max.output_name(str(out), args.act_layer, 1, args.n_iters, args.L2, args.start_lr, args.seed)
+    with open(final, "wb") as f:
+        f.write(b"an earlier run's image")
+    (out / "debug").mkdir()
+    (out / "debug" / "000.jpg").write_bytes(b"an earlier run's iteration")
+    argv = [sys.executable, str(repo / "act_max.py"), *nets, "--unit", "1", "--n_iters", "1000000",
+            "--debug", "1", "--output_dir", str(out)]
+    status, stderr = interrupt_when(argv, tmp_path, lambda: len(glob.glob(str(out / "debug.new-*" / "*.jpg"))) >= 3)
+    assert status == 143 and "act_max.py: interrupted" in stderr, stderr[-3000:]
+    assert open(final, "rb").read() == b"an earlier run's image"
+    assert os.listdir(out / "debug") == ["000.jpg"] and (out / "debug" / "000.jpg").read_bytes().startswith(b"an")
+    assert not part_files(tmp_path)
+    made = glob.glob(str(out / "debug.partial" / "*.jpg"))
+    assert len(made) >= 3
+    for name in made:
+        assert imread(name).shape[:2] == (27, 27)  # every iteration written is whole
+
+
+# --- reruns of an example -----------------------------------------------------------
+
+CHAIN = "output/fc8_chain_7_eps1_1e-5_eps3_1e-17"
+
+
+@needs_caffe
+def test_a_rerun_replaces_the_samples_with_the_new_chain_only(ppgn_environment, run_ppgn_example, tmp_path):
+    run_ppgn_example("1_class_conditional_sampling.sh", "7", tmp_path, ppgn_environment, N_ITERS="10")
+    out = tmp_path / CHAIN
+    assert sorted(os.listdir(out / "samples")) == ["00000.jpg", "00005.jpg", "00010.jpg"]
+    run_ppgn_example("1_class_conditional_sampling.sh", "7", tmp_path, ppgn_environment, N_ITERS="5")
+    assert sorted(os.listdir(out / "samples")) == ["00000.jpg", "00005.jpg"]  # not the first run's 00010.jpg
+    assert not [name for name in os.listdir(out) if name.startswith("samples.")]
+    assert not part_files(tmp_path)
+
+
+@needs_caffe
+def test_a_rerun_with_a_wrong_path_leaves_the_earlier_chain(ppgn_environment, run_ppgn_example, tmp_path, repo, snapshot):
+    run_ppgn_example("1_class_conditional_sampling.sh", "7", tmp_path, ppgn_environment, N_ITERS="5")
+    earlier = snapshot(tmp_path / CHAIN)
+    done = subprocess.run(["bash", str(repo / "1_class_conditional_sampling.sh"), "7"], cwd=tmp_path,
+                          env=dict(ppgn_environment, N_ITERS="5", NET_WEIGHTS=str(tmp_path / "typo.caffemodel")),
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "typo.caffemodel" in done.stderr, done.stderr[-3000:]
+    assert snapshot(tmp_path / CHAIN) == earlier
