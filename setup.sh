@@ -5,7 +5,7 @@
 # Options go to docker/build_caffe.sh (e.g. --cuda; see its --help).
 set -euo pipefail
 cd "$(dirname "$0")"
-bash docker/install_deps.sh
+bash docker/install_deps.sh --tests
 bash docker/build_caffe.sh "$@"
 bash docker/make_venv.sh
 echo "==> set up; run the tests with: make test"

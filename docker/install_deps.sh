@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the harness needs: Caffe's build dependencies, Debian's
-# python3 (libcaffe links its libpython), ImageMagick for labels and montages.
-# Run as root on Debian bookworm; used by `make setup` and the Dockerfiles.
+# python3 (libcaffe links its libpython), ImageMagick for labels and montages;
+# with --tests also what only the test suite needs (Chromium for the sweep
+# gallery's browser test), which the Docker images leave out.
+# Run as root on Debian bookworm; used by `make setup` (with --tests) and the Dockerfiles.
 set -euo pipefail
 packages=(
   # Caffe build
@@ -14,6 +16,9 @@ packages=(
   # Labels and montages through Wand
   libmagickwand-6.q16-6 imagemagick fonts-dejavu-core
 )
+if [ "${1:-}" = --tests ]; then
+  packages+=(chromium)  # the sweep gallery's test opens the page in a real headless browser
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "install_deps.sh: run as root (it installs Debian packages with apt-get)" >&2
   exit 1

@@ -1,0 +1,318 @@
+"""sweep.py on the tiny nets: a LocalCluster of two worker processes, and a
+scheduler and two workers started as separate processes on 127.0.0.1 (one
+killed mid-sweep); each point's arrays against act_max.py run alone; the
+resumable sweep.jsonl; one-line mistakes and recorded failures."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prefinput import sweep as grid
+
+TIMEOUT = 300  # generous: the machine may be busy
+
+
+def tiny_flags(tiny):
+    return ["--net_definition", tiny["classifier"][0], "--net_weights", tiny["classifier"][1],
+            "--generator_definition", tiny["generator"][0], "--generator_weights", tiny["generator"][1], "--offline"]
+
+
+def records(folder):
+    return [json.loads(line) for line in (Path(folder) / "sweep.jsonl").read_text().splitlines()]
+
+
+def sweep_process(repo, argv, **kwargs):
+    return subprocess.run([sys.executable, str(repo / "sweep.py"), *argv], capture_output=True, text=True,
+                          timeout=TIMEOUT, cwd=repo, **kwargs)
+
+
+# --- the grid, without a cluster --------------------------------------------------
+
+def test_flags_split_into_values_and_units_expand_ranges_in_order():
+    assert grid.split_flags(["--unit", "1-3", "7", "--seed=2", "--L2", "0.99", "-1", "--save_raw"]) == [
+        ("unit", ["1-3", "7"]), ("seed", ["2"]), ("L2", ["0.99", "-1"]), ("save_raw", [])]
+    assert grid.expand_units(["1-3", "7", "2", "all"], size=2) == ["1", "2", "3", "7", "0"]
+
+
+def test_points_in_one_folder_unless_a_flag_the_names_leave_out_is_swept():
+    combo = [("clip", ["1"]), ("seed", ["0"]), ("init_file", ["/a/b.jpg"])]
+    assert grid.folder_of(combo, {"clip", "init_file"}) == "clip=1,init_file=%2Fa%2Fb.jpg"
+    assert grid.folder_of(combo, set()) == ""
+
+
+def test_a_line_torn_by_a_crash_is_dropped_before_the_next_append(tmp_path):
+    (tmp_path / "sweep.jsonl").write_text(json.dumps({"params": {"unit": "1"}}) + '\n{"params": {"un')
+    assert list(grid.read_records(tmp_path)) == [grid.key_of({"unit": "1"})]
+    grid.append(tmp_path, {"params": {"unit": "2"}})
+    assert [entry["params"]["unit"] for entry in records(tmp_path)] == ["1", "2"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["act_max", "--unit", "0", "--n_iters", "0"], "--n_iters must be at least 1"),
+    (["act_max", "--unit", "12"], "fc8 has units 0..9"),
+    (["act_max", "--unit", "5-2"], "a range runs from its smaller end"),
+    (["act_max", "--unit", "0", "--debug", "1"], "--debug 1 would write"),
+    (["act_max", "--unit", "0", "--workers", "0"], "--workers 0"),
+    (["nosuch", "--unit", "0"], "not a program sweep.py runs"),
+])
+def test_a_mistake_is_one_line_before_any_work(tiny, tmp_path, capsys, argv, message):
+    import sweep
+    from prefinput.cli import run
+    with pytest.raises(SystemExit) as stop:
+        run(sweep.main, argv + tiny_flags(tiny) + ["--output_dir", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and message in stderr, stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_loads_a_set_of_nets_once_and_again_when_a_file_changes(tiny, tmp_path):
+    import shutil
+    import sweep
+    weights = tmp_path / "classifier.caffemodel"
+    shutil.copy(tiny["classifier"][1], weights)
+    flags = tiny_flags(tiny)
+    flags[flags.index("--net_weights") + 1] = str(weights)
+    program = sweep.PROGRAMS["act_max"]
+    first = sweep.nets_for(program, program.parse(["--unit", "1", *flags]))
+    assert sweep.nets_for(program, program.parse(["--unit", "2", "--seed", "3", *flags])) is first
+    os.utime(weights, ns=(0, 0))
+    assert sweep.nets_for(program, program.parse(["--unit", "1", *flags])) is not first
+
+
+# --- a LocalCluster of two workers ----------------------------------------------------
+
+GRID = ["--unit", "0-2", "--clip", "0", "1", "--seed", "0", "1", "--n_iters", "5", "--save_raw"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, tiny):
+    """The GRID swept by sweep.main in this process on two local workers: (folder, status)."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1" or os.environ.get("OPENBLAS_CORETYPE") != "Haswell":
+        pytest.skip("bit comparisons need OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1; run `make test`")
+    import sweep
+    folder = tmp_path_factory.mktemp("sweep")
+    status = sweep.main(["act_max", *GRID, *tiny_flags(tiny), "--output_dir", str(folder), "--workers", "2",
+                         "--quiet"])
+    return folder, status
+
+
+def test_every_point_is_recorded_once_with_its_files(swept):
+    folder, status = swept
+    assert status == 0
+    entries = records(folder)
+    assert sorted((e["params"]["clip"], e["params"]["seed"], e["params"]["unit"]) for e in entries) == sorted(
+        (clip, seed, unit) for clip in "01" for seed in "01" for unit in "012")
+    for entry in entries:
+        assert entry["files"] == [f"clip={entry['params']['clip']}/fc8_000{entry['params']['unit']}_05_1.0_2.0__"
+                                  f"{entry['params']['seed']}.{ext}" for ext in ("jpg", "npz")]
+        assert entry["openblas_threads"] == 1 and entry["worker"].startswith("tcp://127.0.0.1:")
+        assert isinstance(entry["activation"], float) and entry["seconds"] > 0
+
+
+def test_each_points_arrays_equal_act_max_run_alone(swept, repo, tiny, tmp_path, pinned_environment):
+    folder, _ = swept
+    for clip in "01":
+        for seed in "01":
+            alone = tmp_path / f"{clip}{seed}"
+            subprocess.run([sys.executable, str(repo / "act_max.py"), "--unit", "0", "1", "2", "--clip", clip,
+                            "--seed", seed, "--n_iters", "5", "--save_raw", *tiny_flags(tiny),
+                            "--output_dir", str(alone)], check=True, capture_output=True, timeout=TIMEOUT)
+            for unit in "012":
+                name = f"fc8_000{unit}_05_1.0_2.0__{seed}.npz"
+                with np.load(alone / name) as expected, np.load(folder / f"clip={clip}" / name) as got:
+                    for key in ("image", "code"):
+                        assert np.array_equal(expected[key], got[key]), (clip, seed, unit, key)
+
+
+def test_a_rerun_computes_nothing_and_a_changed_file_is_made_again(swept, repo, tiny):
+    folder, _ = swept
+    before = (folder / "sweep.jsonl").read_bytes()
+    stamps = {path: path.stat().st_mtime_ns for path in folder.rglob("fc8_*")}
+    done = sweep_process(repo, ["act_max", *GRID, *tiny_flags(tiny), "--output_dir", str(folder), "--quiet"])
+    assert done.returncode == 0, done.stderr
+    assert "12 points, 12 done before, 0 to compute" in done.stderr
+    assert (folder / "sweep.jsonl").read_bytes() == before
+    assert {path: path.stat().st_mtime_ns for path in folder.rglob("fc8_*")} == stamps
+
+    changed = folder / "clip=1" / "fc8_0002_05_1.0_2.0__1.jpg"
+    original = changed.read_bytes()
+    changed.write_bytes(b"not the image")
+    done = sweep_process(repo, ["act_max", *GRID, *tiny_flags(tiny), "--output_dir", str(folder), "--quiet",
+                                "--workers", "1"])
+    assert done.returncode == 0, done.stderr
+    assert "12 points, 11 done before, 1 to compute" in done.stderr
+    assert changed.read_bytes() == original
+    assert len(records(folder)) == 13
+
+
+def test_a_failing_point_is_recorded_in_one_line_and_the_others_finish_on_one_thread(repo, tiny, tmp_path):
+    """(Started without OPENBLAS_NUM_THREADS: the workers still get one thread.)"""
+    short = tmp_path / "short_bound.txt"
+    short.write_text("1 2 3\n")
+    out = tmp_path / "out"
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    done = sweep_process(repo, ["act_max", "--unit", "0", "1", "--bound", tiny["fc6_bound"], str(short),
+                                "--n_iters", "3", *tiny_flags(tiny), "--output_dir", str(out), "--workers", "2",
+                                "--quiet"], env=env)
+    assert done.returncode == 1
+    failures = [line for line in done.stderr.splitlines() if "failed --bound" in line]
+    assert len(failures) == 2 and all("cannot read 64 bounds" in line for line in failures), done.stderr
+    entries = records(out)
+    assert sorted(("error" in e, e["params"]["bound"] == str(short)) for e in entries) == [
+        (False, False), (False, False), (True, True), (True, True)]
+    assert [e["openblas_threads"] for e in entries if "error" not in e] == [1, 1]
+    assert "2 of 4 points done, 2 failed" in done.stderr
+
+
+def test_sampling_class_points_each_have_a_folder_and_equal_the_program_alone(repo, tiny, shared_path, tmp_path,
+                                                                               pinned_environment):
+    import sweep
+    misc = shared_path("reference", "ppgn", "misc")
+    flags = ["--net_definition", tiny["classifier"][0], "--net_weights", tiny["classifier"][1],
+             "--encoder_definition", tiny["classifier"][0], "--encoder_weights", tiny["classifier"][1],
+             "--generator_definition", tiny["generator"][0], "--generator_weights", tiny["generator"][1],
+             "--synset_file", str(misc / "synset_words.txt"), "--mean_file_mat", str(misc / "ilsvrc_2012_mean.mat"),
+             "--n_iters", "3", "--save_raw", "--offline"]
+    out = tmp_path / "out"
+    assert sweep.main(["sampling_class", "--units", "1", "3_4", "--seed", "0", "1", *flags, "--output_dir", str(out),
+                       "--workers", "2", "--quiet"]) == 0
+    entries = records(out)
+    assert sorted(e["files"][0].split("/")[0] for e in entries) == [
+        "seed=0,units=1", "seed=0,units=3_4", "seed=1,units=1", "seed=1,units=3_4"]
+    point = next(e for e in entries if e["params"]["units"] == "3_4" and e["params"]["seed"] == "1")
+    alone = tmp_path / "alone"
+    subprocess.run([sys.executable, str(repo / "sampling_class.py"), "--units", "3_4", "--seed", "1", *flags,
+                    "--output_dir", str(alone)], check=True, capture_output=True, timeout=TIMEOUT)
+    made = sorted(str(path.relative_to(alone)) for path in alone.rglob("*") if path.is_file())
+    assert sorted(name.split("/", 1)[1] for name in point["files"]) == made  # the same files: image, samples, arrays
+    assert all(name.startswith("seed=1,units=3_4/") for name in point["files"])
+    with np.load(alone / point["files"][-1].split("/", 1)[1]) as expected, np.load(out / point["files"][-1]) as got:
+        for key in ("image", "samples"):
+            assert np.array_equal(expected[key], got[key]), key
+
+
+# --- a scheduler and workers of their own ------------------------------------------------
+
+def start(argv, log, env):
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def test_a_separate_cluster_finishes_every_point_once_when_a_worker_dies(repo, tiny, tmp_path):
+    dask = str(Path(sys.executable).parent / "dask")
+    env = dict(os.environ, PYTHONPATH=str(repo), OPENBLAS_NUM_THREADS="1")
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = []
+    with open(tmp_path / "cluster.log", "w") as log:
+        try:
+            processes.append(start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                    "--scheduler-file", str(scheduler_file)], log, env))
+            deadline = time.monotonic() + TIMEOUT
+            while not scheduler_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            address = json.loads(scheduler_file.read_text())["address"]
+            workers = [start([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                              "--host", "127.0.0.1"], log, env) for _ in range(2)]
+            processes += workers
+            out = tmp_path / "out"
+            sweep = subprocess.Popen([sys.executable, str(repo / "sweep.py"), "act_max", "--unit", "0-9",
+                                      "--seed", "0", "1", "--n_iters", "300", *tiny_flags(tiny),
+                                      "--output_dir", str(out), "--scheduler", address, "--quiet"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo)
+            record = out / "sweep.jsonl"
+            while not (record.exists() and record.read_text().strip()) and sweep.poll() is None:
+                time.sleep(0.05)
+            killed_at = len(record.read_text().splitlines())
+            workers[0].kill()
+            _, stderr = sweep.communicate(timeout=TIMEOUT)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
+    assert killed_at < 20, "the sweep had finished before the worker was killed"
+    assert sweep.returncode == 0, stderr
+    entries = records(out)
+    assert sorted((e["params"]["seed"], int(e["params"]["unit"])) for e in entries) == sorted(
+        (seed, unit) for seed in "01" for unit in range(10))
+    assert all("error" not in e and (out / e["files"][0]).is_file() for e in entries)
+
+
+# --- the gallery, in a real headless browser ------------------------------------------------
+
+def dump_dom(page, fragment, tmp_path):
+    """The page's DOM after it loaded, in headless Chromium (no network: a local file)."""
+    chromium = next((path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(path)),
+                    None)
+    if chromium is None:
+        pytest.skip("chromium is not installed: docker/install_deps.sh installs it")
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                           "--allow-file-access-from-files", "--dump-dom", f"{page.as_uri()}#{fragment}"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def figures(dom):
+    """(hidden, params) of each thumbnail in a dumped DOM."""
+    import html
+    import re
+    return [("hidden" in classes, json.loads(html.unescape(params)))
+            for classes, params in re.findall(r'<figure class="([^"]*)" data-params="([^"]*)"', dom)]
+
+
+def test_the_gallery_shows_every_image_and_a_filter_hides_the_others(swept, tmp_path):
+    folder, _ = swept
+    dom = dump_dom(folder / "index.html", "clip=1&sort=activation", tmp_path)
+    import re
+    images, loaded = re.search(r'<body data-images="(\d+)" data-loaded="(\d+)"', dom).groups()
+    assert images == loaded == "12"
+    shown = figures(dom)
+    assert len(shown) == 12 and all(hidden == (params["clip"] != "1") for hidden, params in shown)
+    assert dom.count('<section class="unit">') == 3
+    assert "act " in dom and "clip=1 seed=0" in dom  # each caption: activation and parameters
+
+
+def test_the_gallery_lays_two_swept_params_out_as_rows_and_columns(swept, tmp_path):
+    folder, _ = swept
+    dom = dump_dom(folder / "index.html", "rows=clip&columns=seed", tmp_path)
+    assert dom.count('<table class="grid">') == 3
+    first_table = dom[dom.index('<table class="grid">'):dom.index("</table>")]
+    rows = first_table.split("<tr>")[1:]
+    assert len(rows) == 3 and all(row.count("<figure") == 2 for row in rows[1:])  # header, clip 0, clip 1
+
+
+def test_the_contact_sheet_holds_every_image(swept):
+    folder, _ = swept
+    from PIL import Image
+    with Image.open(folder / "clip=0" / "fc8_0000_05_1.0_2.0__0.jpg") as image, \
+            Image.open(folder / "contact_sheet.jpg") as sheet:
+        width, height = image.size
+        assert sheet.size == (10 * (width + 2), 2 * (height + 2))  # the 12 images, 10 a row, a 1-pixel border
+
+
+def test_sigterm_stops_the_sweep_and_keeps_every_finished_point(repo, tiny, tmp_path):
+    out = tmp_path / "out"
+    argv = [sys.executable, str(repo / "sweep.py"), "act_max", "--unit", "0-9", "--seed", "0", "1",
+            "--n_iters", "300", *tiny_flags(tiny), "--output_dir", str(out), "--workers", "1", "--quiet"]
+    sweep = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo)
+    record = out / "sweep.jsonl"
+    while not (record.exists() and record.read_text().strip()) and sweep.poll() is None:
+        time.sleep(0.05)
+    sweep.send_signal(signal.SIGTERM)
+    _, stderr = sweep.communicate(timeout=TIMEOUT)
+    assert sweep.returncode == 143, stderr
+    assert "stopped; the finished points are in" in stderr
+    kept = records(out)
+    assert 1 <= len(kept) < 20 and all((out / e["files"][0]).is_file() for e in kept)
+
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert f"20 points, {len(kept)} done before, {20 - len(kept)} to compute" in done.stderr
