@@ -8,6 +8,7 @@
 # GENERATOR_WEIGHTS, SYNSET_FILE, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
 # BATCH=5 optimises the five units in one pass (faster; equal to one at a time up
 # to float rounding, docs/performance.md); the default 1 is the original's way.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, upconv, act_range, misc.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 no_arguments "$@"

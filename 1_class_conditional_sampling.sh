@@ -7,6 +7,7 @@
 # OUTPUT_DIR (default output), NET_DEFINITION / NET_WEIGHTS (the condition
 # net), PPGN_GENERATOR_DEFINITION / PPGN_GENERATOR_WEIGHTS,
 # ENCODER_DEFINITION / ENCODER_WEIGHTS, NETS_DIR, PYTHON.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, ppgn_generator, mean, misc.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 

@@ -8,6 +8,8 @@
 # Environment overrides: N_ITERS, XY, THRESHOLD, EPSILON1, OUTPUT_DIR (default
 # output), NET_DEFINITION / NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*,
 # NETS_DIR, PYTHON.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, ppgn_generator, mean, misc.
+# (PPGN_EXAMPLE: the example number in the manifest; 4_*.sh sets it to 4.)
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 

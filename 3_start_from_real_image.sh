@@ -8,6 +8,7 @@
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, INIT_FILE,
 # NET_DEFINITION, NET_WEIGHTS, GENERATOR_*, ENCODER_DEFINITION,
 # ENCODER_WEIGHTS, MEAN_FILE_MAT, BOUND_FILE, OUTPUT_DIR, NETS_DIR, PYTHON.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, upconv, act_range, mean, images.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 no_arguments "$@"

@@ -6,6 +6,7 @@
 # Environment overrides as for example 3: N_ITERS, XY, THRESHOLD, EPSILON1,
 # OUTPUT_DIR (default output), NET_DEFINITION / NET_WEIGHTS,
 # PPGN_GENERATOR_*, ENCODER_*, NETS_DIR, PYTHON (see docs/ppgn.md).
+# Downloads on first use, where missing (nets/download.sh NAME): placesCNN, caffenet, ppgn_generator, mean, misc.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 

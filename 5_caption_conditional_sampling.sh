@@ -8,6 +8,7 @@
 # OUTPUT_DIR (default output), NET_DEFINITION / NET_WEIGHTS (the feature
 # extractor; the weights hold the LSTM too), CAPTIONER_DEFINITION,
 # VOCAB_FILE, PPGN_GENERATOR_*, ENCODER_*, NETS_DIR, PYTHON.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, lrcn, ppgn_generator, mean, misc.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 

@@ -8,6 +8,7 @@
 # one Python process (see docs/ppgn.md).  Environment overrides: N_ITERS,
 # SEEDS, INIT_FILE, OUTPUT_DIR (default output), NET_DEFINITION /
 # NET_WEIGHTS, PPGN_GENERATOR_*, ENCODER_*, MEAN_FILE_MAT, NETS_DIR, PYTHON.
+# Downloads on first use, where missing (nets/download.sh NAME): caffenet, ppgn_generator, mean, misc, images.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 

@@ -1,4 +1,5 @@
 # make setup   as root on Debian bookworm: ./setup.sh (system packages, Caffe (cached), .venv)
+# make notebooks  the teaching notebooks (notebooks/) in JupyterLab
 # make test    the test suite, Caffe's own tests included, in the pinned
 #              environment the goldens need
 
@@ -6,7 +7,7 @@ PYTHON := .venv/bin/python
 # The goldens are bit-exact only with these (see ../shared/fixtures/golden/README.md).
 PINNED := OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1
 
-.PHONY: setup test caffe cuda venv
+.PHONY: setup test caffe cuda venv notebooks
 setup:
 	./setup.sh
 
@@ -22,3 +23,7 @@ venv:
 # pytest's own exit status goes through: 5 (no tests ran) fails like any other.
 test:
 	$(PINNED) $(PYTHON) -m pytest
+
+# GLOG_minloglevel: Caffe's log lines would fill the notebooks' outputs.
+notebooks:
+	GLOG_minloglevel=2 .venv/bin/jupyter lab notebooks/

@@ -18,7 +18,7 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 
 import numpy as np
 
-from prefinput import models, nets
+from prefinput import examples, models, nets
 from prefinput.cli import ArgumentParser, FiniteFloat, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
@@ -41,74 +41,91 @@ def size_flag(text):
     return text
 
 
-def net_path(variable, *parts):
-    """The environment variable's value, else a path under the nets directory."""
-    return os.environ.get(variable) or os.path.join(setting('nets_dir'), *parts)
+# The variables the file flags' defaults come from, and those files under NETS_DIR.
+NET_FILES = {'DEPLOY_TXT': ('googlenet', 'deploy.prototxt'),
+             'CAFFE_MODEL': ('googlenet', 'bvlc_googlenet.caffemodel')}
+
+
+def net_path(variable):
+    """The environment variable's value, else its file under the nets directory."""
+    return os.environ.get(variable) or os.path.join(setting('nets_dir'), *NET_FILES[variable])
+
+
+def epilog(defaults):
+    """The variables read and the registry models the default files come from."""
+    return ('Environment: %s, MEAN_IMAGE, NETS_DIR (where models live), GPU=1, PREFINPUT_OFFLINE=1 (never '
+            'download), PREFINPUT_MIRROR.  Downloads on first use, where missing (%s NAME): %s.'
+            % (', '.join(NET_FILES), models.FETCH_COMMAND, ', '.join(models.downloads_of(defaults))))
 
 
 def build_parser():
-    parser = ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = ArgumentParser(description=__doc__.split('\n\n')[0],
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
     # CNN options
-    parser.add_argument('--deploy_txt', default=net_path('DEPLOY_TXT', 'googlenet', 'deploy.prototxt'))
-    parser.add_argument('--caffe_model',
-                        default=net_path('CAFFE_MODEL', 'googlenet', 'bvlc_googlenet.caffemodel'))
-    parser.add_argument('--batch_size', default=1, type=int)
-    parser.add_argument('--mean_image', default=os.environ.get('MEAN_IMAGE') or setting('mean_file_npy'))
-    parser.add_argument('--gpu', type=int, default=None,
-                        help='GPU device, or a negative number for the CPU '
-                             '(default: settings.gpu, environment GPU=1, on device 0)')
+    add('--deploy_txt', default=net_path('DEPLOY_TXT'), help='the CNN\'s definition (environment: DEPLOY_TXT)')
+    add('--caffe_model', default=net_path('CAFFE_MODEL'), help='its weights (environment: CAFFE_MODEL)')
+    add('--batch_size', default=1, type=int, help='regions (tiles) computed in one forward/backward pass')
+    add('--mean_image', default=os.environ.get('MEAN_IMAGE') or setting('mean_file_npy'),
+        help='the mean image, .npy (environment: MEAN_IMAGE)')
+    add('--gpu', type=int, default=None,
+        help='GPU device, or a negative number for the CPU (None: settings.gpu, environment GPU=1, on device 0)')
     # Image options
-    parser.add_argument('--image_type', default='amplify_layer', choices=['amplify_layer', 'amplify_neuron'])
-    parser.add_argument('--target_layer', default='inception_4d/3x3_reduce')
-    parser.add_argument('--target_neuron', default=0, type=int)
+    add('--image_type', default='amplify_layer', choices=['amplify_layer', 'amplify_neuron'],
+        help='amplify a whole layer, or one neuron (channel) of it')
+    add('--target_layer', default='inception_4d/3x3_reduce', help='the blob to amplify')
+    add('--target_neuron', default=0, type=int, help='the channel to amplify (amplify_neuron)')
     # Initialization options
-    parser.add_argument('--initial_image', default=None)
-    parser.add_argument('--initialization_scale', action=FiniteFloat, default=1.0)
-    parser.add_argument('--initialization_blur', action=FiniteFloat, default=0.0)
+    add('--initial_image', default=None, help='start from this image (None: noise)')
+    add('--initialization_scale', action=FiniteFloat, default=1.0, help='scale of the start noise')
+    add('--initialization_blur', action=FiniteFloat, default=0.0, help='Gaussian blur (sigma) of the start noise')
     # Resize options
-    parser.add_argument('--initial_size', default=None, type=size_flag)
-    parser.add_argument('--final_size', default=None, type=size_flag)
-    parser.add_argument('--num_sizes', default=1, type=int)
-    parser.add_argument('--resize_type', default='geometric', choices=['geometric', 'linear'])
+    add('--initial_size', default=None, type=size_flag,
+        help='first size, HxW or xF (F times the base size: the net\'s input or the initial image)')
+    add('--final_size', default=None, type=size_flag, help='last size, HxW or xF')
+    add('--num_sizes', default=1, type=int, help='sizes from initial to final')
+    add('--resize_type', default='geometric', choices=['geometric', 'linear'], help='how the sizes are spaced')
     # Optimization options
-    parser.add_argument('--learning_rate', action=FiniteFloat, default=1.0)
-    parser.add_argument('--decay_rate', action=FiniteFloat, default=0.95)
-    parser.add_argument('--learning_rate_decay_iter', type=int, default=100)
-    parser.add_argument('--learning_rate_decay_fraction', action=FiniteFloat, default=1.0)
-    parser.add_argument('--num_steps', type=int, default=1000)
-    parser.add_argument('--use_pixel_learning_rates', action='store_true')
+    add('--learning_rate', action=FiniteFloat, default=1.0, help='RMSProp step size')
+    add('--decay_rate', action=FiniteFloat, default=0.95, help='RMSProp decay of the squared gradients\' cache')
+    add('--learning_rate_decay_iter', type=int, default=100, help='scale the step size every N steps')
+    add('--learning_rate_decay_fraction', action=FiniteFloat, default=1.0, help='by this factor')
+    add('--num_steps', type=int, default=1000, help='steps at each size')
+    add('--use_pixel_learning_rates', action='store_true',
+        help='divide each pixel\'s step by how many regions cover it')
     # Options for layer amplification
-    parser.add_argument('--amplify_l1_weight', action=FiniteFloat, default=1.0)
-    parser.add_argument('--amplify_l2_weight', action=FiniteFloat, default=1.0)
-    parser.add_argument('--amplify_grad_clip', action=FiniteFloat, default=5.0)
+    add('--amplify_l1_weight', action=FiniteFloat, default=1.0, help='weight of the layer\'s L1 norm')
+    add('--amplify_l2_weight', action=FiniteFloat, default=1.0, help='weight of the layer\'s L2 norm')
+    add('--amplify_grad_clip', action=FiniteFloat, default=5.0, help='clip the layer\'s gradient to +-this')
     # P-norm regularization options
-    parser.add_argument('--alpha', action=FiniteFloat, default=6.0)
-    parser.add_argument('--p_scale', action=FiniteFloat, default=1.0)
-    parser.add_argument('--p_reg', action=FiniteFloat, default=1e-4)
+    add('--alpha', action=FiniteFloat, default=6.0, help='p of the p-norm regulariser')
+    add('--p_scale', action=FiniteFloat, default=1.0, help='its scale')
+    add('--p_reg', action=FiniteFloat, default=1e-4, help='its weight')
     # Auxiliary P-norm regularization options
-    parser.add_argument('--alpha_aux', action=FiniteFloat, default=6.0)
-    parser.add_argument('--p_scale_aux', action=FiniteFloat, default=1.0)
-    parser.add_argument('--p_reg_aux', action=FiniteFloat, default=0.0)
+    add('--alpha_aux', action=FiniteFloat, default=6.0, help='p of the auxiliary p-norm (towards zero)')
+    add('--p_scale_aux', action=FiniteFloat, default=1.0, help='its scale')
+    add('--p_reg_aux', action=FiniteFloat, default=0.0, help='its weight')
     # TV regularization options
-    parser.add_argument('--beta', action=FiniteFloat, default=2.0)
-    parser.add_argument('--tv_reg', action=FiniteFloat, default=0.5)
-    parser.add_argument('--tv_reg_scale', action=FiniteFloat, default=1.0)
-    parser.add_argument('--tv_reg_step', action=FiniteFloat, default=0.0)
-    parser.add_argument('--tv_reg_step_iter', type=int, default=50)
-    parser.add_argument('--tv_grad_operator', default='naive', choices=['naive', 'sobel', 'sobel_squish'])
+    add('--beta', action=FiniteFloat, default=2.0, help='exponent of the total-variation regulariser')
+    add('--tv_reg', action=FiniteFloat, default=0.5, help='its weight')
+    add('--tv_reg_scale', action=FiniteFloat, default=1.0, help='its scale')
+    add('--tv_reg_step', action=FiniteFloat, default=0.0, help='added to its weight every --tv_reg_step_iter steps')
+    add('--tv_reg_step_iter', type=int, default=50, help='steps between those increases')
+    add('--tv_grad_operator', default='naive', choices=['naive', 'sobel', 'sobel_squish'],
+        help='the image gradient the TV norm uses')
     # Output options
-    parser.add_argument('--output_file', default='out.png')
-    parser.add_argument('--output_iter', default=50, type=int)
-    parser.add_argument('--show_width', default=5, type=int)
-    parser.add_argument('--show_height', default=5, type=int)
-    parser.add_argument('--rescale_image', action='store_true')
-    parser.add_argument('--iter_behavior', default='save+print')
+    add('--output_file', default='out.png', help='the result image')
+    add('--output_iter', default=50, type=int, help='do --iter_behavior every N steps')
+    add('--show_width', default=5, type=int, help='width of the show window, inches')
+    add('--show_height', default=5, type=int, help='height of the show window, inches')
+    add('--rescale_image', action='store_true', help='stretch the result to the full 0..255 range')
+    add('--iter_behavior', default='save+print',
+        help='what every --output_iter steps does, joined by +: %s' % ', '.join(ITER_BEHAVIORS))
     # Beyond the original
-    parser.add_argument('--seed', type=int, default=None,
-                        help='seed numpy.random (the noise of the start image) first')
-    parser.add_argument('--save_raw', action='store_true',
-                        help='also write <output_file minus extension>.npz with the float '
-                             'image and the saved uint8 array')
+    add('--seed', type=int, default=None, help='seed numpy.random (the noise of the start image) first')
+    add('--save_raw', action='store_true',
+        help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
+    parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
     return parser
 
 
@@ -253,6 +270,10 @@ def main(argv=None):
 
     img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
     imsave(args.output_file, img_uint)
+    # what regression.py needs to put it beside the gallery picture it remakes
+    examples.write_picture_manifest(args.output_file, args.target_neuron if args.image_type == 'amplify_neuron'
+                                    else None, img_uint.shape[:2],
+                                    published=examples.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
 

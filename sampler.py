@@ -16,6 +16,7 @@ import numpy as np
 from numpy.linalg import norm
 
 from prefinput import nets, ppgn
+from prefinput.cli import UserError, run
 from prefinput.results import Frame, Result
 from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
 
@@ -167,3 +168,19 @@ def save_results(args, filename, shown, last_sample, samples, unit=None):
     driver reads (`unit`: the condition the final image was made under)."""
     ppgn.save_results(filename, shown, last_sample, samples, raw_settings=vars(args) if args.save_raw else None)
     return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples])
+
+
+LIBRARY = ("sampler.py is the samplers' library, not a program: run sampling_class.py (a class or a hidden "
+           "unit) or sampling_caption.py (a caption); see their --help")
+
+
+def main(argv):
+    """Run as a program: say what to run instead (exit 0 for --help, else 2)."""
+    if argv in (["-h"], ["--help"]):
+        print(LIBRARY)
+        return 0
+    raise UserError(LIBRARY)
+
+
+if __name__ == '__main__':
+    run(main, sys.argv[1:])

@@ -60,6 +60,10 @@ no_arguments() {
 one_argument() {
   local message=$1
   shift
+  if [[ $# -eq 1 && $1 == -* ]]; then  # before it names an output folder
+    echo "${0##*/}: unknown option ${1@Q}; $message (see --help)" >&2
+    exit 2
+  fi
   if [ "$#" -ne 1 ]; then
     echo "$message" >&2
     exit 2

@@ -5,6 +5,7 @@ import math
 import os
 import signal
 import sys
+import textwrap
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -86,14 +87,24 @@ def truthy(value):
     return bool(value)
 
 
-def add_setting_flags(parser, names, defaults=None):
-    """Add a `--<name>` flag for each setting, defaulting to `defaults[name]`
-    when given, else to setting(name)."""
-    defaults = defaults or {}
+def add_setting_flags(parser, names, sources=None):
+    """Add a `--<name>` flag for each setting, defaulting to setting(name), or
+    to setting(sources[name]) where another setting gives it (the PPGN
+    generator's); the help's epilog lists the variables so read and the
+    registry models the defaults are fetched from, from the same names."""
+    from prefinput import models  # models imports this module
+    sources = sources or {}
+    read = parser.__dict__.setdefault("settings_read", {})  # variable -> its default
     for name in names:
-        default = defaults[name] if name in defaults else setting(name)
+        variable = sources.get(name, name)
+        default = setting(variable)
         parser.add_argument(f"--{name}", default=default,
-                            help=f"default: {default} (environment: {name.upper()})")
+                            help=f"default: {default} (environment: {variable.upper()})")
+        read[variable.upper()] = default
+    parser.epilog = textwrap.fill(
+        f"Environment: {', '.join(read)}, NETS_DIR (where models live), PREFINPUT_OFFLINE=1 (never download), "
+        f"PREFINPUT_MIRROR, GPU=1.  Downloads on first use, where missing ({models.FETCH_COMMAND} NAME): "
+        f"{', '.join(models.downloads_of(read.values())) or 'nothing'}.", 79)
 
 
 def existing_file(path, what, hint="check the path"):

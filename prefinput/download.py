@@ -2,7 +2,7 @@
 
 A download goes to `<dest>.part`, resumes from it with a Range request when
 the server allows (else starts again), and is renamed onto `<dest>` only once
-complete and matching its checksum.  A file with the wrong checksum is kept
+complete and matching all its checksums.  A file with a wrong checksum is kept
 aside as `<dest>.bad` and never installed.  Only the standard library's
 urllib is used, plus tqdm for the progress bar on stderr.
 """
@@ -27,16 +27,16 @@ class DownloadError(Exception):
     """A download or extraction that failed; the message is one line."""
 
 
-def fetch(urls, dest, *, checksum=None, label=None, progress=True):
-    """Download `dest` from the first of `urls` that works and, when a
-    checksum ("sha256:<hex>" or "sha1:<hex>") is given, matches it."""
+def fetch(urls, dest, *, checksums=(), label=None, progress=True):
+    """Download `dest` from the first of `urls` that works and matches every
+    one of `checksums` ("sha256:<hex>", "sha1:<hex>")."""
     label = label or os.path.basename(dest)
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     part, reasons = dest + ".part", []
     for url in urls:
         try:
             _transfer(url, part, label, progress)
-            verify(part, checksum, keep_bad_as=dest + ".bad")
+            verify(part, checksums, keep_bad_as=dest + ".bad")
         except DownloadError as error:
             reasons.append(f"{url}: {error}")
             continue
@@ -45,14 +45,15 @@ def fetch(urls, dest, *, checksum=None, label=None, progress=True):
     raise DownloadError("; ".join(reasons) or "no URL to download from")
 
 
-def verify(path, checksum, *, keep_bad_as=None):
-    """Raise DownloadError unless `path` matches `checksum` (None: nothing to
-    check); a mismatching file is moved to `keep_bad_as` when given."""
-    if checksum is None:
-        return
-    algorithm, expected = checksum.split(":", 1)
-    got = digest(path, algorithm)
-    if got == expected:
+def verify(path, checksums, *, keep_bad_as=None):
+    """Raise DownloadError unless `path` matches every one of `checksums`
+    (none: nothing to check); a mismatching file is moved to `keep_bad_as`
+    when given."""
+    for algorithm, expected in (checksum.split(":", 1) for checksum in checksums):
+        got = digest(path, algorithm)
+        if got != expected:
+            break
+    else:
         return
     aside = ""
     if keep_bad_as:
@@ -134,7 +135,7 @@ def _reason(reason):
 
 # --- archives -------------------------------------------------------------
 
-def extract(archive, member, dest, *, checksum=None):
+def extract(archive, member, dest, *, checksums=()):
     """Write archive member `member` (its path, or a unique base name) to
     `dest` through `<dest>.part`; refuse archives holding absolute or `..`
     paths, and members that are not plain files."""
@@ -159,7 +160,7 @@ def extract(archive, member, dest, *, checksum=None):
             raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
     except (OSError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise DownloadError(f"{os.path.basename(archive)}: cannot extract {member}: {_reason(error)}") from None
-    verify(part, checksum, keep_bad_as=dest + ".bad")
+    verify(part, checksums, keep_bad_as=dest + ".bad")
     os.replace(part, dest)
 
 

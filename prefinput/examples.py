@@ -11,6 +11,7 @@ examples/driver.py runs a program and calls these; nothing here finds files
 by globbing a folder, so stale files of an earlier run never get in.
 """
 import os
+import re
 
 import wand.version
 from wand.image import Image
@@ -37,6 +38,10 @@ PUBLISHED_PPGN = {
     6: ("ppgn/example6.jpg", "grid:10x3", "class 980 (volcano) from volcano.jpg: the first 30 samples"),
     7: ("ppgn/example7.jpg", "grid:5x2", "class 980 (volcano): holes filled in, seeds 0-9"),
 }
+
+
+# cnn-vis's gallery pictures the registry holds (data/examples/cnn-vis/exampleN.png)
+CNNVIS_PUBLISHED = range(5, 14)
 
 
 # --- labels -----------------------------------------------------------------
@@ -125,6 +130,23 @@ def published_ppgn(example):
         return None
     image, layout, shows = PUBLISHED_PPGN[example]
     return {"image": image, **parse_layout(layout), "shows": shows}
+
+
+def published_cnnvis(picture):
+    """The manifest's entry for the cnn-vis gallery picture an example's
+    output `picture` (exampleN.png) remakes, None for any other name."""
+    match = re.fullmatch(r"example(\d+)\.png", os.path.basename(picture))
+    if not match or int(match.group(1)) not in CNNVIS_PUBLISHED:
+        return None
+    return {"image": "cnn-vis/" + match.group(0), "layout": "whole",
+            "shows": f"cnn-vis gallery example {match.group(1)}"}
+
+
+def write_picture_manifest(picture, unit, size, **published):
+    """The manifest of a one-picture result (cnn-vis, cnnpref): the whole
+    `picture` (`size` = (height, width)) is the one panel, not scored on a
+    net; `published=` as in write_manifest."""
+    return write_manifest(picture, (1, 1), [picture], [unit], size, **published)
 
 
 def write_manifest(picture, tile, panels, units, panel_size, panel_offset=(0, 0), net=None, layer=None, xy=0,

@@ -1,23 +1,27 @@
 """The one registry of every model and data file the original programs used.
 
 Each file has its upstream URLs (primary first, then the alternatives the
-originals' download scripts name), its size, a checksum and where it goes
-under settings.nets_dir.  Prototxts and data files come from the original
+originals' download scripts name), mirrors tried after them, its size, its
+checksums (all must match) and where it goes under settings.nets_dir.  Prototxts and data files come from the original
 GitHub repositories at pinned commits.  Files without a published checksum
 get theirs recorded at first download, in `<nets_dir>/RECORDED.sha256`, and
 are verified against it afterwards.
 
     python -m prefinput.models NAME... | all     fetch (what is missing)
     python -m prefinput.models --list            present / missing / corrupt
+    python -m prefinput.models --install NAME FILE   put a copy obtained elsewhere in place
 
 PREFINPUT_MIRROR=URL-or-folder fetches everything from a mirror laid out as
 `<repository>/<path>` for GitHub files and `<host>/<path>` for the others.
-PREFINPUT_OFFLINE=1 makes `require` report missing files instead of fetching.
+PREFINPUT_OFFLINE=1 makes `require` and the command line report missing files
+instead of fetching.  PREFINPUT_FETCH_COMMAND names the command in hints
+(default nets/download.sh; the Docker image has it on the PATH).
 A present file whose checksum is wrong is fetched again, the bad copy kept
 aside as `<dest>.bad`.
 """
 import os
 import pathlib
+import shutil
 import sys
 import urllib.parse
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from prefinput.cli import ArgumentParser, UserError, run, setting
 from prefinput.files import atomic_path
 
 RECORD = "RECORDED.sha256"
-FETCH_COMMAND = "nets/download.sh"
+FETCH_COMMAND = os.environ.get("PREFINPUT_FETCH_COMMAND") or "nets/download.sh"
 
 REPOS = {  # short name: (GitHub repository, pinned commit)
     "synthesizing": ("Evolving-AI-Lab/synthesizing", "eb7f2e7c6a59476e6dd87eec6e66e847f8ad5a58"),
@@ -45,7 +49,7 @@ class Archive:
     name: str
     urls: tuple
     size: int = None
-    checksum: str = None  # "sha256:<hex>" or "sha1:<hex>"; None: recorded at first download
+    checksums: tuple = ()  # "sha256:<hex>", "sha1:<hex>"; none: recorded at first download
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,10 @@ class File:
     dest: str            # relative to nets_dir
     urls: tuple = ()     # primary first; empty for a member of `archive`
     size: int = None
-    checksum: str = None
+    checksums: tuple = ()
     archive: Archive = None
     member: str = None   # path in the archive (or a base name found once in it)
+    mirrors: tuple = ()  # copies away from the upstream hosts, tried after `urls`
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ def github(repo, path):
 
 def _repo_file(dest, sha256, size, *sources):
     """A file from the original repositories; sources are "repo:path", primary first."""
-    return File(dest, tuple(github(*source.split(":", 1)) for source in sources), size, "sha256:" + sha256)
+    return File(dest, tuple(github(*source.split(":", 1)) for source in sources), size, ("sha256:" + sha256,))
 
 
 def _act_range(name, sha256, size):
@@ -87,6 +92,9 @@ def _example(repo, name, sha256, size):
 
 
 BVLC = "http://dl.caffe.berkeleyvision.org"
+# The OpenVINO Open Model Zoo's copies (its 2022.1 model.yml files); the sha256s
+# beside the model zoo's SHA-1s are the ones its earlier model.yml files publish
+OMZ = "https://storage.openvinotoolkit.org/repositories/open_model_zoo/public/2022.1"
 BVLC_LICENCE = "BVLC model zoo: released for unrestricted use (BVLC/caffe models/*/readme.md)"
 PLACES_LICENCE = "MIT Places (Zhou et al. 2014); terms at http://places.csail.mit.edu/downloadCNN.html"
 DEEPSIM = Archive("release_deepsim_v0.zip", (
@@ -106,7 +114,9 @@ MODELS = (
               _repo_file("caffenet/caffenet_ppgn.prototxt", "645f0a55b02ce0c46b40f0bd0454a78a3b0a4a27af743b41ffcbead0b6a9ee39",
                          4592, "ppgn:nets/caffenet/caffenet.prototxt"),
               File("caffenet/bvlc_reference_caffenet.caffemodel", (f"{BVLC}/bvlc_reference_caffenet.caffemodel",),
-                   243862418, "sha1:4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46"))),
+                   243862418, ("sha1:4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46",
+                               "sha256:472d4a06035497b180636d8a82667129960371375bd10fcb6df5c6c7631f25e0"),
+                   mirrors=(f"{OMZ}/caffenet/bvlc_reference_caffenet.caffemodel",)))),
     Model("googlenet", "GoogLeNet (bvlc_googlenet): DGN-AM example 5 and cnn-vis", BVLC_LICENCE, (
         _repo_file("googlenet/bvlc_googlenet_updated.prototxt",
                    "7bfcb537b891b99806e605d2cfddba8ff7cf6278f0cbe4ede0c3d09c334f13f2", 35836,
@@ -115,12 +125,16 @@ MODELS = (
         _repo_file("googlenet/deploy.prototxt", "fa36cd4112a3240a29600a5aa35333f31bec33daa1a6085b0af308a9f50f0c50",
                    35862, "caffe:models/bvlc_googlenet/deploy.prototxt"),
         File("googlenet/bvlc_googlenet.caffemodel", (f"{BVLC}/bvlc_googlenet.caffemodel",),
-             53533754, "sha1:405fc5acd08a3bb12de8ee5e23a96bec22f08204"))),
+             53533754, ("sha1:405fc5acd08a3bb12de8ee5e23a96bec22f08204",
+                        "sha256:6f7101e3a2183738a7125a0c5021ba82a1feb4228c5ca0924d991b6daf6f6fad"),
+             mirrors=(f"{OMZ}/googlenet-v1/bvlc_googlenet.caffemodel",)))),
     Model("alexnet", "AlexNet (bvlc_alexnet): cnnpref's examples", BVLC_LICENCE, (
         _repo_file("alexnet/bvlc_alexnet.prototxt", "e7d87edf6f3f0b1694b4f605ab1927c18179cb0c2812290ab1cd6322f7f14be0",
                    3899, "cnnpref:net/bvlc_alexnet/bvlc_alexnet.prototxt"),
         File("alexnet/bvlc_alexnet.caffemodel", (f"{BVLC}/bvlc_alexnet.caffemodel",),
-             243862414, "sha1:9116a64c0fbe4459d18f4bb6b56d647b63920377"))),
+             243862414, ("sha1:9116a64c0fbe4459d18f4bb6b56d647b63920377",
+                         "sha256:4bff209a9837298157915ef50a4831a59636a6ca1a6b8ebacd990c3a5f3053e0"),
+             mirrors=(f"{OMZ}/alexnet/bvlc_alexnet.caffemodel",)))),
     Model("placesCNN", "AlexNet trained on MIT Places205: DGN-AM examples 2 and 4, PPGN example 4",
           PLACES_LICENCE, (
               _repo_file("placesCNN/places205CNN_deploy_updated.prototxt",
@@ -141,7 +155,8 @@ MODELS = (
               File("vgg19/VGG_ILSVRC_19_layers.caffemodel", (
                   "http://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe/VGG_ILSVRC_19_layers.caffemodel",
                   "https://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe/VGG_ILSVRC_19_layers.caffemodel"),
-                  574671192))),
+                  574671192, ("sha256:31b4c627c40c6ee151325f079b7ac557fddbd1f79af932888796127a4f4f6954",),
+                  mirrors=(f"{OMZ}/vgg19/VGG_ILSVRC_19_layers.caffemodel",)))),
     Model("upconv", "Up-convolutional generators inverting pool5, fc6, fc7 (Dosovitskiy & Brox 2016): "
           "DGN-AM and cnnpref", "research use only; commercial use needs the authors' consent "
           "(University of Freiburg terms of use)", (
@@ -296,6 +311,12 @@ def provider(path, root=None, models=MODELS):
     return None
 
 
+def downloads_of(paths):
+    """The names of the registry models that provide any of `paths`, sorted:
+    what a program fetches on first use."""
+    return sorted({found[0].name for found in map(provider, [p for p in paths if isinstance(p, str)]) if found})
+
+
 def mirrored(urls):
     """`urls` redirected to $PREFINPUT_MIRROR when it is set (a URL or a folder)."""
     mirror = os.environ.get("PREFINPUT_MIRROR")
@@ -336,9 +357,12 @@ def record(root, relative, path):
         f.writelines(f"{digest}  {p}\n" for p, digest in sorted(entries.items()))
 
 
-def expected_checksum(item, relative, root):
-    """The published checksum of a File or Archive, else the recorded one, else None."""
-    return item.checksum or recorded(root).get(relative)
+def expected_checksums(item, relative, root):
+    """The published checksums of a File or Archive, else the recorded one, else ()."""
+    if item.checksums:
+        return item.checksums
+    found = recorded(root).get(relative)
+    return (found,) if found else ()
 
 
 def state(f, root):
@@ -347,30 +371,46 @@ def state(f, root):
     path = os.path.join(root, f.dest)
     if not os.path.exists(path):
         return "partial" if os.path.exists(path + ".part") else "missing"
-    checksum = expected_checksum(f, f.dest, root)
-    if checksum is None:
+    checksums = expected_checksums(f, f.dest, root)
+    if not checksums:
         return "unverified"
-    algorithm, expected = checksum.split(":", 1)
-    # sha256s are remembered by path, size and mtime: every run checks its files
-    got = modelcheck.file_sha256(path) if algorithm == "sha256" else download.digest(path, algorithm)
-    return "ok" if got == expected else "corrupt"
+
+    def matches(checksum):
+        algorithm, expected = checksum.split(":", 1)
+        # sha256s are remembered by path, size and mtime: every run checks its files
+        got = modelcheck.file_sha256(path) if algorithm == "sha256" else download.digest(path, algorithm)
+        return got == expected
+    return "ok" if all(map(matches, checksums)) else "corrupt"
 
 
 # --- fetching -------------------------------------------------------------
 
-def fetch(m, files=None, root=None, progress=True):
+def fetch_again(m, f):
+    """The hint of the programs: the command that fetches model `m`."""
+    return f"fetch it with: {FETCH_COMMAND} {m.name}"
+
+
+def fetch_elsewhere(m, f):
+    """The hint of the fetch command itself, whose own run just failed for file `f`."""
+    name = f.archive.name if f.archive else os.path.basename(f.dest)
+    unknown = "" if f.mirrors else "no other address is known for it; "
+    return (f"{unknown}point PREFINPUT_MIRROR at a copy of the hosts (see docs/nets.md), or get {name} elsewhere "
+            f"and put it in place with: {FETCH_COMMAND} --install {m.name} PATH/TO/{name}")
+
+
+def fetch(m, files=None, root=None, progress=True, hint=fetch_again):
     """Install the missing `files` of model `m` (default: all of them); return
     the paths downloaded.  A failure is a UserError naming the model, the
-    reason for each URL tried, and the command to try again."""
+    reason for each URL tried, and hint(m, file): what to do next."""
     root = root or nets_dir()
     done = []
-    try:
-        for f in files or m.files:
-            if _in_place(f, root):
-                continue  # present, or extracted with an earlier file of its archive
+    for f in files or m.files:
+        if _in_place(f, root):
+            continue  # present, or extracted with an earlier file of its archive
+        try:
             done += _install_from_archive(m, f.archive, root, progress) if f.archive else [_install(f, root, progress)]
-    except download.DownloadError as error:
-        raise UserError(f"{m.name}: {error}; fetch it with: {FETCH_COMMAND} {m.name}") from None
+        except download.DownloadError as error:
+            raise UserError(f"{m.name}: {error}; {hint(m, f)}") from None
     return done
 
 
@@ -389,32 +429,67 @@ def _in_place(f, root):
 
 def _install(f, root, progress):
     dest = os.path.join(root, f.dest)
-    checksum = expected_checksum(f, f.dest, root)
-    download.fetch(mirrored(f.urls), dest, checksum=checksum, label=f.dest, progress=progress)
-    if checksum is None:
+    checksums = expected_checksums(f, f.dest, root)
+    download.fetch(mirrored(f.urls + f.mirrors), dest, checksums=checksums, label=f.dest, progress=progress)
+    if not checksums:
         record(root, f.dest, dest)
     return dest
 
 
 def _install_from_archive(m, archive, root, progress):
-    """Download `archive`, extract every registry file it holds that is
-    missing, then delete it."""
+    """Download `archive` (unless a verified copy is there), extract every
+    registry file it holds that is missing, then delete it."""
     relative = f"downloads/{archive.name}"
     path = os.path.join(root, relative)
-    if not os.path.exists(path):  # else verified already, left by an extraction that failed
-        _install(File(relative, archive.urls, archive.size, archive.checksum), root, progress)
+    if not os.path.exists(path):  # else verified already, left by an extraction that failed or by --install
+        _install(File(relative, archive.urls, archive.size, archive.checksums), root, progress)
     done = []
     for f in m.files:
         dest = os.path.join(root, f.dest)
         if f.archive != archive or os.path.exists(dest):
             continue
-        checksum = expected_checksum(f, f.dest, root)
-        download.extract(path, f.member, dest, checksum=checksum)
-        if checksum is None:
+        checksums = expected_checksums(f, f.dest, root)
+        download.extract(path, f.member, dest, checksums=checksums)
+        if not checksums:
             record(root, f.dest, dest)
         done.append(dest)
     os.remove(path)
     return done
+
+
+def install(m, source, root=None):
+    """Copy `source`, one of model `m`'s files (or its archive) obtained
+    elsewhere and named as in the registry, into place once it matches the
+    published or recorded checksums (none known: its sha256 is recorded);
+    return the paths installed."""
+    root = root or nets_dir()
+    what = f"--install {m.name} {source}"
+    if not os.path.isfile(source):
+        raise UserError(f"{what}: no such file; give the path of the file you obtained")
+    items = {os.path.basename(f.dest): (f, f.dest) for f in m.files}
+    items.update({f.archive.name: (f.archive, f"downloads/{f.archive.name}") for f in m.files if f.archive})
+    name = os.path.basename(source)
+    if name not in items:
+        raise UserError(f"{what}: {name} is not one of {m.name}'s files ({', '.join(items)}); "
+                        "give one of those (renamed if need be)")
+    item, relative = items[name]
+    checksums = expected_checksums(item, relative, root)
+    dest = os.path.join(root, relative)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with atomic_path(dest) as temporary:
+        shutil.copyfile(source, temporary)
+        try:
+            download.verify(temporary, checksums)
+        except download.DownloadError as error:
+            raise UserError(f"{what}: {error}; it is not the registry's {relative}, nothing was installed") from None
+    if not checksums:
+        record(root, relative, dest)
+    if not isinstance(item, Archive):
+        return [dest]
+    try:
+        return _install_from_archive(m, item, root, progress=False)
+    except download.DownloadError as error:
+        raise UserError(f"{what}: {error}") from None
 
 
 def offline_by_env():
@@ -445,42 +520,99 @@ def require(paths, offline=False, root=None, progress=True, models=MODELS):
 
 # --- command line ---------------------------------------------------------
 
+INCOMPLETE = ("missing", "partial", "corrupt")
+
+
 def listing(root=None, models=MODELS):
     """Per model, a line naming it and its licence, then one line per file:
-    state, size, path under nets_dir."""
+    state, size on disk (a missing file's expected size in parentheses), path
+    under nets_dir; and the (model, file, state) of each file that is missing,
+    partial or corrupt."""
     root = root or nets_dir()
-    lines = []
+    lines, incomplete = [], []
     for m in models:
         lines.append(f"{m.name}: {m.about}. Licence: {m.licence}")
-        lines += [f"  {state(f, root):10} {_size(f.size):>9}  {f.dest}" for f in m.files]
-    return lines
+        for f in m.files:
+            found = state(f, root)
+            lines.append(f"  {found:10} {_on_disk(f, root):>11}  {f.dest}")
+            if found in INCOMPLETE:
+                incomplete.append((m, f, found))
+    return lines, incomplete
+
+
+def _on_disk(f, root):
+    path = os.path.join(root, f.dest)
+    for present in (path, path + ".part"):
+        if os.path.exists(present):
+            return _size(os.path.getsize(present))
+    return f"({_size(f.size)})"
 
 
 def _size(size):
     if size is None:
         return "?"
+    if size < 2**10:
+        return f"{size} B"
     return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.1f} kB"
 
 
 def main(argv=None):
     parser = ArgumentParser(prog=FETCH_COMMAND, description=(
         "Fetch the models and data files of the original programs into NETS_DIR "
-        "(default: nets/), verified by checksum."))
+        "(default: nets/), verified by checksum: every name given, each failure "
+        "reported at the end (exit status 1)."), epilog=(
+        "Environment: NETS_DIR, PREFINPUT_MIRROR (a URL or folder with a copy of the "
+        "hosts), PREFINPUT_OFFLINE=1 (fetch nothing; name what is missing)."))
     parser.add_argument("names", nargs="*", help="model names, or 'all'; see --list")
-    parser.add_argument("--list", action="store_true", help="show each file: ok, missing, partial, corrupt or unverified")
+    parser.add_argument("--list", action="store_true", help="show each file: ok, missing, partial, corrupt or "
+                        "unverified, and its size on disk; exit status 1 when one is missing, partial or corrupt")
+    parser.add_argument("--install", nargs=2, metavar=("NAME", "FILE"), help="copy FILE, obtained elsewhere and "
+                        "named as upstream, into place for model NAME, once it matches the known checksums")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    registry = MODELS  # read here, not bound at definition: tests put their own in
+    if sum(map(bool, (args.names, args.list, args.install))) != 1:
+        parser.error("give model names, 'all', --list or --install NAME FILE (one of them)")
     if args.list:
         print(f"under {nets_dir()}:")
-        print("\n".join(listing()))
+        lines, incomplete = listing(models=registry)
+        print("\n".join(lines))
+        return 1 if incomplete else 0
+    if args.install:
+        name, source = args.install
+        m = model(name, registry)
+        for path in install(m, source):
+            print(f"{m.name}: installed {path}")
         return 0
-    if not args.names:
-        parser.error("name a model, 'all', or --list")
-    chosen = MODELS if "all" in args.names else [model(name) for name in args.names]
+    chosen = registry if "all" in args.names else [model(name, registry) for name in args.names]
+    if offline_by_env():
+        return _offline(chosen)
+    failures = []
     for m in chosen:
-        fetched = fetch(m, progress=not args.quiet)
+        try:
+            fetched = fetch(m, progress=not args.quiet, hint=fetch_elsewhere)
+        except UserError as error:
+            failures.append(error)
+            continue
         print(f"{m.name}: {'fetched ' + str(len(fetched)) + ' file(s)' if fetched else 'all files present'}")
-    return 0
+    for error in failures:
+        print(f"{FETCH_COMMAND}: error: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _offline(chosen):
+    """PREFINPUT_OFFLINE=1: one line per file that would be fetched; nothing is."""
+    root = nets_dir()
+    _lines, incomplete = listing(root, chosen)
+    for m, f, found in incomplete:
+        print(f"{FETCH_COMMAND}: error: {m.name}: {os.path.join(root, f.dest)} is "
+              f"{'partly downloaded' if found == 'partial' else found} and downloads are off (PREFINPUT_OFFLINE); "
+              f"unset it to fetch, or see {FETCH_COMMAND} --install", file=sys.stderr)
+    lacking = {m.name for m, _f, _found in incomplete}
+    for m in chosen:
+        if m.name not in lacking:
+            print(f"{m.name}: all files present")
+    return 1 if incomplete else 0
 
 
 if __name__ == "__main__":

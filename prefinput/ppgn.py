@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import collage, nets
-from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, setting, UserError
+from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, UserError
 from .files import atomic_folder, atomic_path, check_folder
 from .image import read_rgb, save_image
 from .steps import check_covers, encode, read_image_for
@@ -63,10 +63,10 @@ def sampling_parser(description):
                         help='never download a missing model; say how to fetch it instead')
     add_setting_flags(parser, ['net_definition', 'net_weights'])
     add_setting_flags(parser, ['generator_definition', 'generator_weights', 'gen_in_layer', 'gen_out_layer'],
-                      defaults={'generator_definition': setting('ppgn_generator_definition'),
-                                'generator_weights': setting('ppgn_generator_weights'),
-                                'gen_in_layer': setting('ppgn_generator_in_layer'),
-                                'gen_out_layer': setting('ppgn_generator_out_layer')})
+                      sources={'generator_definition': 'ppgn_generator_definition',
+                               'generator_weights': 'ppgn_generator_weights',
+                               'gen_in_layer': 'ppgn_generator_in_layer',
+                               'gen_out_layer': 'ppgn_generator_out_layer'})
     add_setting_flags(parser, ['encoder_definition', 'encoder_weights', 'mean_file_mat'])
     return parser
 

@@ -38,6 +38,22 @@ from .steps import input_blob, unit_values
 
 Score = namedtuple("Score", "file unit ssim ours published")
 
+# The unit each published picture shows in each cell, in its order (from the
+# originals' example scripts): panels are paired by unit, never by position
+# alone.  A caption sheet has none; a picture not listed: paired by position.
+PUBLISHED_UNITS = {
+    "synthesizing/example1.jpg": [643, 624, 304, 629, 437],
+    "synthesizing/example2.jpg": [2, 7, 8, 12, 71],
+    "synthesizing/example3.jpg": [945] * 200,
+    "synthesizing/example4.jpg": [8, 55, 154, 181, 45],
+    "synthesizing/example5.jpg": [643, 624, 304, 629, 437],
+    "ppgn/example1.jpg": [13] * 40,
+    "ppgn/hidden_faces.jpg": [196] * 30,
+    "ppgn/hidden_food.jpg": [182] * 30,
+    "ppgn/example6.jpg": [980] * 30,
+    "ppgn/example7.jpg": [980] * 10,
+}
+
 
 # --- manifests ------------------------------------------------------------
 
@@ -144,17 +160,38 @@ def most_similar(panel, candidates):
     return max(candidates, key=lambda candidate: ssim(panel, candidate))
 
 
+def published_cells(manifest, published):
+    """For each of our panels, the published cells it may be paired with: those
+    showing its unit (the k-th panel of a unit gets that unit's k-th cell in a
+    grid); [] where the published picture does not show the unit.  Units of the
+    published picture unknown: by position."""
+    columns, rows = published["tile"]
+    units = PUBLISHED_UNITS.get(published.get("image"))
+    ours = [panel["unit"] for panel in manifest["panels"]]
+    if units is None or all(unit is None for unit in ours):
+        return [[index] if published["layout"] == "grid" else list(range(columns * rows))
+                for index in range(len(ours))]
+    matching = [[cell for cell, shown in enumerate(units) if shown == unit] for unit in ours]
+    if published["layout"] == "any":
+        return matching
+    return [cells_of_unit[ours[:index].count(ours[index]):][:1] for index, cells_of_unit in enumerate(matching)]
+
+
 def panel_pairs(manifest, sheet, published):
-    """(ours, theirs) for each of our panels, paired as the published layout says."""
+    """(ours, theirs) for each of our panels, paired by unit as the published
+    layout says; theirs None where the published picture does not show it."""
     ours = [our_panel(panel["file"], manifest["panel_size"]) for panel in manifest["panels"]]
     columns, rows = published["tile"]
+    chosen = published_cells(manifest, published)
     if published["layout"] == "any":
         candidates = cells(sheet, (columns, rows), manifest["panel_size"])
-        return [(image, most_similar(image, candidates)) for image in ours]
-    if len(ours) > columns * rows:
+        return [(image, most_similar(image, [candidates[cell] for cell in allowed]) if allowed else None)
+                for image, allowed in zip(ours, chosen)]
+    if any(cell >= columns * rows for allowed in chosen for cell in allowed):
         raise UserError(f"{manifest['collage']} has {len(ours)} panels, the published {columns}x{rows} grid "
                         f"{columns * rows}: compare with --layout any:{columns}x{rows} or --layout whole")
-    return [(image, find_panel(sheet, image, index, (columns, rows))) for index, image in enumerate(ours)]
+    return [(image, find_panel(sheet, image, allowed[0], (columns, rows)) if allowed else None)
+            for image, allowed in zip(ours, chosen)]
 
 
 # --- scores -----------------------------------------------------------------
@@ -192,6 +229,9 @@ def scores_of(manifest, pairs, panels):
     scores = []
     for (ours, theirs), panel in zip(pairs, panels):
         unit = panel["unit"]
+        if theirs is None:  # the published picture does not show this unit: nothing to score against
+            scores.append(Score(panel["file"], unit, None, None, None))
+            continue
         scored = net is not None and unit is not None
         acts = [unit_activation(net, image, unit, manifest) if scored else None for image in (ours, theirs)]
         scores.append(Score(panel["file"], unit, ssim(ours, theirs), *acts))
@@ -202,7 +242,7 @@ def compare(picture_path, published_path, out_path, published=None):
     """Score our picture against the published one (`published`: its layout;
     default the manifest's); write the side-by-side picture to `out_path`;
     return the scores."""
-    manifest = load_manifest(picture_path)
+    manifest = None if published and published["layout"] == "whole" else load_manifest(picture_path)
     published = published or published_of(manifest)
     sheet = imread(published_path)[..., :3]
     if published["layout"] == "whole":
@@ -221,8 +261,8 @@ def write_picture(pairs, scores, out_path, tile):
     with tempfile.TemporaryDirectory() as tmp:
         labelled = []
         for index, ((ours, theirs), score) in enumerate(zip(pairs, scores)):
-            pair = side_by_side(ours, theirs)
-            text = "SSIM %.2f" % score.ssim
+            pair = side_by_side(ours, np.full_like(ours, 255) if theirs is None else theirs)
+            text = "unit %s: not published" % score.unit if score.ssim is None else "SSIM %.2f" % score.ssim
             if score.ours is not None:
                 text += "  act %.1f | %.1f" % (score.ours, score.published)
             labelled.append(collage.label_below(pair, text, out=os.path.join(tmp, "%04d.png" % index),
@@ -239,7 +279,10 @@ def side_by_side(left, right, gap=4):
 # --- command line -------------------------------------------------------------
 
 def parse_args(argv=None):
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0], epilog=(
+        "Environment: NETS_DIR (where models live), PREFINPUT_OFFLINE=1 (never download), PREFINPUT_MIRROR, GPU=1.  "
+        "Downloads on first use, where missing (nets/download.sh NAME): examples (the published pictures) and the "
+        "net a manifest names to score units on (e.g. caffenet)."))
     parser.add_argument("pictures", nargs="+", metavar="picture",
                         help="pictures made by the example scripts (with their .json manifest beside them), "
                              "e.g. output/example1.jpg")
@@ -280,12 +323,19 @@ def report(path, published, file, scores, threshold):
     layout = published["layout"] + (":%dx%d" % tuple(published["tile"]) if "tile" in published else "")
     print("%s vs %s (%s)%s" % (path, file, layout, ": " + published["shows"] if "shows" in published else ""))
     for score in scores:
+        if score.ssim is None:
+            print("%-40s unit %4s  not in the published picture: not scored" % (os.path.basename(score.file),
+                                                                              score.unit))
+            continue
         print("%-40s unit %4s  SSIM %.3f  act ours %8s  published %8s%s" % (
             os.path.basename(score.file), number(score.unit, "%d"), score.ssim, number(score.ours, "%.2f"),
             number(score.published, "%.2f"), "  < %.2f" % threshold if score.ssim < threshold else ""))
-    low = sum(score.ssim < threshold for score in scores)
-    print("%s: mean SSIM %.3f, %d of %d panels below %.2f; side by side: %s" % (
-        path, np.mean([score.ssim for score in scores]), low, len(scores), threshold, picture_name(path)))
+    scored = [score.ssim for score in scores if score.ssim is not None]
+    low = sum(value < threshold for value in scored)
+    unshown = len(scores) - len(scored)
+    print("%s: mean SSIM %s, %d of %d panels below %.2f%s; side by side: %s" % (
+        path, number(np.mean(scored) if scored else None, "%.3f"), low, len(scored), threshold,
+        ", %d not in the published picture (not scored)" % unshown if unshown else "", picture_name(path)))
     return low
 
 

@@ -1,6 +1,7 @@
 """The eight cnnpref example programs, end to end on the tiny nets (two
 channels, two iterations each), and their set-up: pre-ReLU features, the
 channels chosen, one-line errors."""
+import json
 import os
 import pickle
 import subprocess
@@ -54,6 +55,10 @@ def test_example_runs_end_to_end_on_the_tiny_nets(script, tiny_env):
             stem = folder / f"{kind}_layer_{layer}_channel_{channel}"
             assert sio.loadmat(f"{stem}.mat")["preferred_img"].shape == (27, 27, 3)
             assert Image.open(f"{stem}.jpg").size == (27, 27)
+    for channel in channels:  # what regression.py reads beside each result: the picture, its unit, no published one
+        manifest = json.loads((folder / f"preferred_img_layer_{layer}_channel_{channel}.json").read_text())
+        assert manifest["panels"] == [{"file": f"preferred_img_layer_{layer}_channel_{channel}.jpg", "unit": channel}]
+        assert manifest["published"] is None and manifest["panel_size"] == [27, 27]
     with open(folder / "options.pkl", "rb") as f:
         options = pickle.load(f)
     assert options.get("iter_n", options.get("maxiter")) == 2

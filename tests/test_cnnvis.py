@@ -1,6 +1,6 @@
 """cnn_vis.py on the tiny classifier: the goldens through the command line,
 then each mode, regulariser, schedule and output option."""
-import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -195,7 +195,29 @@ def test_missing_output_folder_is_refused_before_any_work(net_flags, tmp_path):
         cnn_vis.main(net_flags + ["--output_file", str(tmp_path / "nowhere" / "out.png")])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="matplotlib is installed here")
-def test_windows_without_matplotlib_are_refused_before_any_work(net_flags, tmp_path):
+def test_windows_without_matplotlib_are_refused_before_any_work(net_flags, tmp_path, monkeypatch):
+    for name in ("matplotlib", "matplotlib.pyplot"):  # as on a machine without it (the notebooks install it)
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(UserError, match="matplotlib"):
         cnn_vis.main(net_flags + ["--iter_behavior", "print+plot_pix", "--output_file", str(tmp_path / "o.png")])
+
+
+def test_an_example_output_writes_the_manifest_regression_reads(run, tmp_path, regression_main):
+    from prefinput.image import imread, imsave
+    run("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="example5.png")
+    manifest = json.loads((tmp_path / "example5.json").read_text())
+    assert manifest["published"]["image"] == "cnn-vis/example5.png" and manifest["published"]["layout"] == "whole"
+    assert [panel["file"] for panel in manifest["panels"]] == ["example5.png"]
+    published = tmp_path / "published"
+    published.mkdir()
+    imsave(str(published / "example5.png"), imread(str(tmp_path / "example5.png")))  # as if published so
+    status, out = regression_main(tmp_path / "example5.png", "--published_dir", published)
+    assert status == 0 and "SSIM 1.000" in out
+    assert (tmp_path / "example5_vs_published.jpg").is_file()
+
+
+def test_another_output_name_has_no_published_picture(run, tmp_path, regression_main):
+    run("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="mine.png")
+    assert json.loads((tmp_path / "mine.json").read_text())["published"] is None
+    with pytest.raises(UserError, match="published no picture"):
+        regression_main(tmp_path / "mine.png")

@@ -12,13 +12,17 @@ from prefinput import download, models
 from prefinput.cli import UserError
 
 
+def serving(loopback, folder):
+    folder.mkdir()
+    server = loopback(folder)
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def served(tmp_path, loopback):
     """A loopback HTTP server of tmp_path/www."""
-    (tmp_path / "www").mkdir()
-    server = loopback(tmp_path / "www")
-    yield server
-    server.close()
+    yield from serving(loopback, tmp_path / "www")
 
 
 @pytest.fixture
@@ -44,7 +48,8 @@ def sha256(data):
 
 
 def one_file_model(urls, checksum=None, dest="demo/weights.bin"):
-    return models.Model("demo", "a test model", "none", (models.File(dest, tuple(urls), None, checksum),))
+    return models.Model("demo", "a test model", "none",
+                        (models.File(dest, tuple(urls), None, (checksum,) if checksum else ()),))
 
 
 BODY = os.urandom(3 * download.CHUNK + 12345)
@@ -174,8 +179,9 @@ def test_corrupt_file_is_listed_as_corrupt(served, nets):
     models.fetch(demo, root=nets, progress=False)
     with open(os.path.join(nets, "demo/weights.bin"), "r+b") as f:
         f.write(b"x")
-    assert models.listing(nets, [demo]) == ["demo: a test model. Licence: none",
-                                            f"  corrupt    {'?':>9}  demo/weights.bin"]
+    lines, incomplete = models.listing(nets, [demo])
+    assert lines == ["demo: a test model. Licence: none", f"  corrupt    {'3.0 MB':>11}  demo/weights.bin"]
+    assert incomplete == [(demo, demo.files[0], "corrupt")]
 
 
 # --- archives -------------------------------------------------------------
@@ -315,3 +321,140 @@ def test_require_offline_names_a_corrupt_file_and_leaves_it(served, nets):
     assert str(error.value) == (f"demo: {path} is corrupt (its checksum is not the registry's) and downloads are "
                                 "off (offline); fetch it with: nets/download.sh demo")
     assert open(path, "rb").read() == b"x" + BODY[1:] and len(served.requests) == asked
+
+
+# --- other ways: mirrors, nets/download.sh's report, --install ----------------
+
+def sha1(data):
+    return "sha1:" + hashlib.sha1(data).hexdigest()
+
+
+@pytest.fixture
+def second(tmp_path, loopback):
+    """Another loopback server, standing in for a mirror host."""
+    yield from serving(loopback, tmp_path / "mirror")
+
+
+def mirrored_model(name, upstream, mirror, checksums):
+    return models.Model(name, "a mirrored model", "none",
+                        (models.File(f"{name}/w.bin", (upstream,), None, checksums, mirrors=(mirror,)),))
+
+
+def test_the_mirror_is_tried_after_a_failing_upstream_with_both_checksums(served, second, nets):
+    mirror = publish(second, "w.bin", BODY)
+    demo = mirrored_model("demo", f"{served.url}/gone/w.bin", mirror, (sha1(BODY), sha256(BODY)))
+    assert models.fetch(demo, root=nets, progress=False) == [os.path.join(nets, "demo/w.bin")]
+    assert served.requests == [("/gone/w.bin", None)] and second.requests == [("/w.bin", None)]
+    assert models.state(demo.files[0], nets) == "ok"
+
+
+@pytest.mark.parametrize("wrong", ["sha1", "sha256"])
+def test_a_file_matching_only_one_of_its_checksums_is_refused(served, nets, wrong):
+    url = publish(served, "w.bin", BODY)
+    checksums = (sha1(b"other") if wrong == "sha1" else sha1(BODY),
+                 sha256(b"other") if wrong == "sha256" else sha256(BODY))
+    with pytest.raises(UserError, match=f"checksum mismatch: {wrong} "):
+        models.fetch(models.Model("demo", "", "", (models.File("demo/w.bin", (url,), None, checksums),)),
+                     root=nets, progress=False)
+    assert not os.path.exists(os.path.join(nets, "demo/w.bin"))
+
+
+def test_prefinput_mirror_replaces_the_upstream_and_the_mirror_hosts(served, nets, monkeypatch):
+    os.makedirs(os.path.join(served.root, "mirror.example/omz"))
+    publish(served, "mirror.example/omz/w.bin", BODY)
+    demo = mirrored_model("demo", "http://upstream.example/w.bin", "https://mirror.example/omz/w.bin", (sha256(BODY),))
+    monkeypatch.setenv("PREFINPUT_MIRROR", served.url)
+    models.fetch(demo, root=nets, progress=False)
+    assert served.requests == [("/upstream.example/w.bin", None), ("/mirror.example/omz/w.bin", None)]
+
+
+@pytest.fixture
+def registry(served, second, monkeypatch):
+    """nets/download.sh's main on a registry of three models: `good`, `lost`
+    (one host, 404) and `mirrored` (upstream and mirror both 404)."""
+    good = models.Model("good", "", "", (models.File("good/w.bin", (publish(served, "w.bin", BODY),), None,
+                                                     (sha256(BODY),)),))
+    lost = models.Model("lost", "", "", (models.File("lost/w.bin", (f"{served.url}/lost/w.bin",), 10, (sha256(b"x"),)),))
+    mirrored = mirrored_model("mirrored", f"{served.url}/up/w.bin", f"{second.url}/w.bin", (sha256(BODY),))
+    monkeypatch.setattr(models, "MODELS", (lost, good, mirrored))
+    return lost, good, mirrored
+
+
+def test_download_sh_fetches_every_name_and_reports_every_failure_at_the_end(registry, nets, monkeypatch, capsys):
+    monkeypatch.setenv("NETS_DIR", nets)
+    assert models.main(["lost", "good", "mirrored", "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "good: fetched 1 file(s)\n"
+    lost, mirrored = err.splitlines()
+    assert lost.startswith("nets/download.sh: error: lost: http://") and "HTTP 404" in lost
+    assert lost.endswith("no other address is known for it; point PREFINPUT_MIRROR at a copy of the hosts "
+                         "(see docs/nets.md), or get w.bin elsewhere and put it in place with: "
+                         "nets/download.sh --install lost PATH/TO/w.bin")
+    assert mirrored.startswith("nets/download.sh: error: mirrored: ") and mirrored.count("HTTP 404") == 2
+    assert "no other address" not in mirrored and "PREFINPUT_MIRROR" in mirrored
+    assert "fetch it with" not in err
+    assert models.main(["all", "--quiet"]) == 1  # `all` goes on past failures too
+    assert capsys.readouterr().out == "good: all files present\n"
+
+
+def test_download_sh_list_shows_sizes_on_disk_and_fails_while_anything_is_missing(registry, nets, monkeypatch,
+                                                                                   capsys):
+    lost, good, mirrored = registry
+    monkeypatch.setenv("NETS_DIR", nets)
+    models.fetch(good, root=nets, progress=False)
+    os.makedirs(os.path.join(nets, "lost"))
+    open(os.path.join(nets, "lost/w.bin"), "wb").close()
+    assert models.main(["--list"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == f"  corrupt    {'0 B':>11}  lost/w.bin"
+    assert lines[4] == f"  ok         {'3.0 MB':>11}  good/w.bin"
+    assert lines[6] == f"  missing    {'(?)':>11}  mirrored/w.bin"
+    monkeypatch.setattr(models, "MODELS", (good,))
+    assert models.main(["--list"]) == 0
+
+
+def test_download_sh_offline_fetches_nothing_and_names_each_missing_file(registry, served, nets, monkeypatch,
+                                                                        capsys):
+    lost, good, mirrored = registry
+    monkeypatch.setenv("NETS_DIR", nets)
+    monkeypatch.setenv("PREFINPUT_OFFLINE", "1")
+    assert models.main(["all"]) == 1
+    out, err = capsys.readouterr()
+    assert served.requests == [] and out == ""
+    assert err.splitlines() == [
+        f"nets/download.sh: error: {name}: {os.path.join(nets, name, 'w.bin')} is missing and downloads are off "
+        "(PREFINPUT_OFFLINE); unset it to fetch, or see nets/download.sh --install" for name in ("lost", "good", "mirrored")]
+
+
+def test_install_puts_a_verified_copy_in_place(registry, tmp_path, nets, monkeypatch, capsys):
+    monkeypatch.setenv("NETS_DIR", nets)
+    (tmp_path / "w.bin").write_bytes(BODY)
+    assert models.main(["--install", "mirrored", str(tmp_path / "w.bin")]) == 0
+    assert capsys.readouterr().out == f"mirrored: installed {os.path.join(nets, 'mirrored/w.bin')}\n"
+    assert open(os.path.join(nets, "mirrored/w.bin"), "rb").read() == BODY
+    assert sorted(os.listdir(os.path.join(nets, "mirrored"))) == ["w.bin"]
+
+
+def test_install_refuses_a_mismatch_in_one_line_and_installs_nothing(registry, tmp_path, nets, monkeypatch):
+    monkeypatch.setenv("NETS_DIR", nets)
+    (tmp_path / "w.bin").write_bytes(b"not the weights")
+    with pytest.raises(UserError) as error:
+        models.main(["--install", "mirrored", str(tmp_path / "w.bin")])
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"--install mirrored {tmp_path / 'w.bin'}: checksum mismatch")
+    assert message.endswith("it is not the registry's mirrored/w.bin, nothing was installed")
+    assert os.listdir(os.path.join(nets, "mirrored")) == []
+    with pytest.raises(UserError, match=r"other\.bin is not one of mirrored's files \(w\.bin\)"):
+        (tmp_path / "other.bin").write_bytes(BODY)
+        models.main(["--install", "mirrored", str(tmp_path / "other.bin")])
+
+
+def test_install_of_an_archive_extracts_it_and_records_unknown_checksums(tmp_path, nets, monkeypatch, capsys):
+    (tmp_path / "a.zip").write_bytes(zip_bytes({"release/w.bin": BODY}))
+    packed = archive_model("http://127.0.0.1:9/a.zip", "a.zip", ["release/w.bin"])
+    monkeypatch.setattr(models, "MODELS", (packed,))
+    monkeypatch.setenv("NETS_DIR", nets)
+    assert models.main(["--install", "packed", str(tmp_path / "a.zip")]) == 0
+    assert open(os.path.join(nets, "packed/w.bin"), "rb").read() == BODY
+    assert set(models.recorded(nets)) == {"downloads/a.zip", "packed/w.bin"}
+    assert os.listdir(os.path.join(nets, "downloads")) == []

@@ -51,7 +51,7 @@ def test_every_manifest_entry_is_in_the_registry_with_its_checksum_and_size(refe
     for row in manifest(reference):
         f = known.get(upstream_url(row))
         assert f is not None, f"registry lacks {row['path_here']} ({upstream_url(row)})"
-        assert (f.checksum, f.size) == ("sha256:" + row["sha256"], int(row["bytes"])), row["path_here"]
+        assert (f.checksums, f.size) == (("sha256:" + row["sha256"],), int(row["bytes"])), row["path_here"]
 
 
 def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mirror, reference, tmp_path,
@@ -82,7 +82,7 @@ def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(
                                                                                  monkeypatch):
     monkeypatch.setenv("PREFINPUT_MIRROR", reference_mirror.url)
     root = str(tmp_path)
-    data = [m for m in models.MODELS if all(f.checksum and f.urls and f.urls[0].startswith(models.RAW)
+    data = [m for m in models.MODELS if all(f.checksums and f.urls and f.urls[0].startswith(models.RAW)
                                             and not f.dest.endswith((".prototxt", ".protxt")) for f in m.files)]
     assert {m.name for m in data} == {"act_range", "misc", "mean", "images", "examples"}
     for m in data:
@@ -91,8 +91,9 @@ def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(
     for m in data:
         assert models.fetch(m, root=root, progress=False) == []
     assert len(reference_mirror.requests) == asked
-    states = [line.split()[0] for line in models.listing(root, data) if line.startswith("  ")]
-    assert states == ["ok"] * sum(len(m.files) for m in data)
+    lines, incomplete = models.listing(root, data)
+    assert [line.split()[0] for line in lines if line.startswith("  ")] == ["ok"] * sum(len(m.files) for m in data)
+    assert incomplete == []
 
 
 def test_settings_paths_are_all_provided_by_the_registry():
@@ -113,8 +114,10 @@ def test_registry_entries_are_well_formed():
         assert bool(f.urls) != bool(f.archive), f.dest
         assert bool(f.member) == bool(f.archive), f.dest
         assert not os.path.isabs(f.dest) and ".." not in f.dest.split("/"), f.dest
-        algorithm, _, hexdigest = (f.checksum or "sha256:" + "0" * 64).partition(":")
-        assert len(hexdigest) == {"sha256": 64, "sha1": 40}[algorithm], f.dest
+        for checksum in f.checksums:
+            algorithm, _, hexdigest = checksum.partition(":")
+            assert len(hexdigest) == {"sha256": 64, "sha1": 40}[algorithm], f.dest
+        assert len({checksum.partition(":")[0] for checksum in f.checksums}) == len(f.checksums), f.dest
 
 
 def test_every_prototxt_comes_from_a_pinned_commit_with_a_checksum():
@@ -122,7 +125,7 @@ def test_every_prototxt_comes_from_a_pinned_commit_with_a_checksum():
     assert len(prototxts) >= 14
     pinned = tuple(f"{models.RAW}/{repo}/{commit}/" for repo, commit in models.REPOS.values())
     for f in prototxts:
-        assert f.checksum and f.urls and all(url.startswith(pinned) for url in f.urls), f.dest
+        assert f.checksums and f.urls and all(url.startswith(pinned) for url in f.urls), f.dest
 
 
 def test_the_originals_download_scripts_hosts_are_all_there():
@@ -168,7 +171,7 @@ def test_download_sh_fetches_by_name_and_lists_present_missing_corrupt(reference
     with open(tmp_path / "data" / "misc" / "vocabulary.txt", "a") as f:
         f.write("tampered\n")
     listed = nets_download(repo, "--list", env=env)
-    assert listed.returncode == 0, listed.stderr
+    assert listed.returncode == 1, listed.stderr  # files are missing and corrupt
     states = {line.split()[-1]: line.split()[0] for line in listed.stdout.splitlines() if line.startswith("  ")}
     assert states["data/misc/synset_words.txt"] == "ok"
     assert states["data/misc/vocabulary.txt"] == "corrupt"
@@ -194,3 +197,38 @@ def test_download_sh_errors_are_one_line_with_status_2(repo, tmp_path):
     done = nets_download(repo, "resnet", env={"NETS_DIR": str(tmp_path)})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no model called 'resnet'" in done.stderr
+
+
+# --- the weights' mirrors and the command line's other ways -------------------
+
+OMZ_WEIGHTS = {  # dest: (mirror, sha256 from the Open Model Zoo's model.yml files)
+    "caffenet/bvlc_reference_caffenet.caffemodel": ("caffenet/bvlc_reference_caffenet.caffemodel",
+                                                    "472d4a06035497b180636d8a82667129960371375bd10fcb6df5c6c7631f25e0"),
+    "googlenet/bvlc_googlenet.caffemodel": ("googlenet-v1/bvlc_googlenet.caffemodel",
+                                            "6f7101e3a2183738a7125a0c5021ba82a1feb4228c5ca0924d991b6daf6f6fad"),
+    "alexnet/bvlc_alexnet.caffemodel": ("alexnet/bvlc_alexnet.caffemodel",
+                                        "4bff209a9837298157915ef50a4831a59636a6ca1a6b8ebacd990c3a5f3053e0"),
+    "vgg19/VGG_ILSVRC_19_layers.caffemodel": ("vgg19/VGG_ILSVRC_19_layers.caffemodel",
+                                              "31b4c627c40c6ee151325f079b7ac557fddbd1f79af932888796127a4f4f6954"),
+}
+
+
+def test_four_weights_have_the_open_model_zoo_as_mirror_and_its_sha256():
+    mirrored = {f.dest: f for _m, f in ALL_FILES if f.mirrors}
+    assert set(mirrored) == set(OMZ_WEIGHTS)
+    for dest, (path, sha256) in OMZ_WEIGHTS.items():
+        f = mirrored[dest]
+        assert f.mirrors == (f"{models.OMZ}/{path}",) and f"sha256:{sha256}" in f.checksums, dest
+    assert mirrored["caffenet/bvlc_reference_caffenet.caffemodel"].checksums[0].startswith("sha1:")
+
+
+def test_fetch_command_comes_from_the_environment_and_nets_dir_a_file_is_one_line(repo, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    done = nets_download(repo, "--list", env={"NETS_DIR": str(tmp_path / "a_file"),
+                                              "PREFINPUT_FETCH_COMMAND": "download.sh"})
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("download.sh: error: NETS_DIR ") and "which download.sh fills" in done.stderr
+    shown = subprocess.run([sys.executable, "-c", "from prefinput import models; print(models.FETCH_COMMAND)"],
+                           capture_output=True, text=True, cwd=repo, timeout=60,
+                           env={**os.environ, "PREFINPUT_FETCH_COMMAND": ""})
+    assert shown.stdout == "nets/download.sh\n"

@@ -239,3 +239,28 @@ def test_more_panels_than_the_published_grid_is_a_user_error(regression_main, tm
     sheet(images[:3], tmp_path / "published" / "chain.png", (3, 1))
     with pytest.raises(UserError, match="5 panels, the published 3x1 grid 3.*--layout any:3x1"):
         regression_main(ours, "--published_dir", tmp_path / "published")
+
+
+def test_panels_pair_by_unit_and_an_unpublished_unit_is_reported_not_scored(regression_main, tmp_path, tiny, panel,
+                                                                            sheet, monkeypatch):
+    images = [panel(seed) for seed in range(5)]
+    monkeypatch.setitem(regression.PUBLISHED_UNITS, "test/reversed.png", [5, 4, 3, 2, 1])
+    ours = manifest_picture(str(tmp_path / "out"), images, tiny,
+                            {"image": "test/reversed.png", "layout": "grid", "tile": [5, 1]}, units=[1, 2, 3, 4, 9])
+    sheet([panel(50)] + images[3::-1], tmp_path / "published" / "reversed.png", (5, 1), border=2)  # units 5..1
+    status, out = regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)
+    lines = [line.split() for line in out.splitlines() if line.startswith("0000")]
+    assert status == 0, out
+    assert [line[4] for line in lines[:4]] == ["1.000"] * 4  # each beside its own unit, not its position
+    assert lines[4][:3] == ["00004.png", "unit", "9"] and "not in the published picture" in out.splitlines()[5]
+    assert "4 of 4 panels" not in out and "0 of 4 panels below 0.99, 1 not in the published picture" in out
+    assert imread(str(tmp_path / "out" / "chain_vs_published.jpg")).shape[1] > 5 * 2 * 27
+
+
+def test_published_file_with_whole_layout_needs_no_manifest(regression_main, tmp_path, panel, sheet):
+    ours = sheet([panel(1, 60)], tmp_path / "mine.png", (1, 1), border=0)
+    sheet([panel(1, 60)], tmp_path / "theirs.png", (1, 1), border=0)
+    assert not os.path.exists(tmp_path / "mine.json")
+    status, out = regression_main(ours, "--published", tmp_path / "theirs.png", "--layout", "whole")
+    assert status == 0 and "mean SSIM 1.000" in out, out
+    assert os.path.exists(tmp_path / "mine_vs_published.jpg")

@@ -36,8 +36,9 @@ def made_up_published(panel, sheet):
 
 
 def test_example_1_chain_beside_the_published_chain(ppgn_environment, run_ppgn_example, regression_main,
-                                                     made_up_published, panel, tmp_path):
+                                                     made_up_published, panel, tmp_path, monkeypatch):
     import caffe
+    monkeypatch.setitem(regression.PUBLISHED_UNITS, "ppgn/example1.jpg", [7] * 40)  # the tiny net has no class 13
     run_ppgn_example("1_class_conditional_sampling.sh", "7", tmp_path, ppgn_environment, N_ITERS="10")
     chain = tmp_path / "output" / "fc8_chain_7_eps1_1e-5_eps3_1e-17" / "chain_7_hx_1e-5_noise_1e-17__0.jpg"
     manifest = manifest_of(chain)
@@ -79,7 +80,7 @@ def test_example_3_receptive_fields_against_a_random_pick(ppgn_environment, run_
 
 
 def test_example_7_scores_the_filled_in_half(ppgn_environment, run_ppgn_example, regression_main, made_up_published,
-                                             tmp_path):
+                                             tmp_path, monkeypatch):
     import caffe
     run_ppgn_example("7_inpainting.sh", "4", tmp_path, ppgn_environment, N_ITERS="3", SEEDS="0 1")
     picture = tmp_path / "output" / "fc8_chain_4_eps1_1e-5_eps3_0" / "inpainting.jpg"
@@ -89,6 +90,7 @@ def test_example_7_scores_the_filled_in_half(ppgn_environment, run_ppgn_example,
     assert [panel["unit"] for panel in manifest["panels"]] == [4, 4]
     ours = our_panels(picture)
     made_up_published(tmp_path / "published" / "example7.jpg", ours, (5, 2), range(2))
+    monkeypatch.setitem(regression.PUBLISHED_UNITS, "ppgn/example7.jpg", [4] * 10)  # the tiny net's class
     status, out = regression_main(picture, "--published_dir", tmp_path / "published", "--threshold", 0.9)
     assert status == 0, out
     net = caffe.Net(ppgn_environment["NET_DEFINITION"], ppgn_environment["NET_WEIGHTS"], caffe.TEST)

@@ -12,6 +12,18 @@
 # Arguments given to an example script go to cnn_vis.py after the example's
 # flags, so they override them (e.g. --target_layer, --final_size).
 set -e
+for _arg in "$@"; do
+  case $_arg in
+    -h|--help)  # the example's own comment, then these settings; nothing is run
+      echo "Usage: ${0##*/} [cnn_vis.py flags, which override the example's]"
+      sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+      sed -n '/^#/!q;s/^# \{0,1\}//p' "$(dirname "$0")/common.sh"
+      echo "Downloads on first use, where missing (nets/download.sh NAME): googlenet or googlenet_places, mean, images."
+      echo "Unknown flags are cnn_vis.py's one-line errors; its flags: cnn_vis.py --help."
+      exit 0 ;;
+  esac
+done
+unset _arg
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NETS_DIR=${NETS_DIR:-$ROOT/nets}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}

@@ -13,7 +13,9 @@ Environment variables (all optional) point the examples elsewhere:
     N_ITERS             iterations (iter_n or maxiter) instead of the script's
     NUM_OF_IMG          how many channels, evenly spaced (default 25)
     RESULT_DIR          where each run's folder goes (default output/cnnpref/ in the repository)
+    NETS_DIR            where the models live; PREFINPUT_OFFLINE=1: never download
 """
+import argparse
 import os
 import pickle
 import sys
@@ -27,8 +29,8 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from prefinput import models, nets  # noqa: E402
-from prefinput.cli import UserError, setting  # noqa: E402
+from prefinput import examples, models, nets  # noqa: E402
+from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob  # noqa: E402
 
@@ -62,10 +64,24 @@ def bound_file():
     return os.environ.get("BOUND_FILE") or os.path.join(setting("act_range_dir"), "3x", "fc6.txt")
 
 
+def needed_files(with_generator):
+    """Every file an example reads."""
+    return [*cnn_files()[:2], setting("mean_file_npy")] + ([*generator_files(), bound_file()] if with_generator else [])
+
+
 def require_files(with_generator):
     """Every file an example reads (fetched where missing), before any net is loaded."""
-    models.require([*cnn_files()[:2], setting("mean_file_npy")]
-                   + ([*generator_files(), bound_file()] if with_generator else []))
+    models.require(needed_files(with_generator))
+
+
+def parse_args(script, description, with_generator, argv=None):
+    """The examples take no arguments; --help says what they read and fetch."""
+    downloads = models.downloads_of(needed_files(with_generator))
+    parser = ArgumentParser(prog=os.path.basename(script), description=description,
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
+                                __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
+                                f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
+    parser.parse_args(argv)
 
 
 def load_cnn(which):
@@ -169,6 +185,9 @@ def save_result(save_path, layer, channel, preferred_img, img_mask=None):
     picture = normalise_img(clip_extreme_pixel(preferred_img, pct=0.04))
     save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
     save_jpg(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), picture)
+    # cnnpref published no pictures: regression.py compares it with one given by --published
+    examples.write_picture_manifest(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), channel,
+                                    picture.shape[:2], published=None)
     if img_mask is not None:
         save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
                  preferred_img=preferred_img * img_mask)

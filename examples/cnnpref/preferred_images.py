@@ -4,6 +4,8 @@ a higher layer (fc8), by each of the four variants, with the options each
 original example set.  Run them as
 `generate_preferred_image_<variant>__for_<lower|higher>_layer.py`;
 environment variables: see common.py."""
+import sys
+
 import numpy as np
 
 import common
@@ -79,6 +81,7 @@ def main(variant, which, script):
     """Preferred images of the `which` ('lower' or 'higher') layer's channels by
     cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
     with_generator = variant.startswith('dgn_')
+    common.parse_args(script, sys.modules['__main__'].__doc__, with_generator)
     common.require_files(with_generator)
     net, layer = common.load_cnn(which)
     net_gen = common.load_generator() if with_generator else None
