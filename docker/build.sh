@@ -6,7 +6,8 @@
 #
 #   docker/build.sh [--cuda] [--base IMAGE] [--tag TAG] [DOCKER-BUILD-OPTION...]
 #
-# Default tags: preferred-inputs:cpu, preferred-inputs:cuda.
+# Default tags: preferred-inputs:cpu, preferred-inputs:cuda; the build stage
+# is tagged TAG-builder (preferred-inputs:cpu-builder).
 # Environment: CAFFE_JOBS (parallel compile jobs, default: all cores; a
 # changed value rebuilds Caffe).
 set -euo pipefail
@@ -35,9 +36,20 @@ extra_ca=$(find /usr/local/share/ca-certificates -name '*.crt' -type f -exec cat
 
 echo "==> building $tag from $dockerfile on $base"
 start=$(date +%s)
-docker build --network host -f "$repo/$dockerfile" -t "$tag" \
-  --build-arg "BASE=$base" --build-arg "CAFFE_JOBS=${CAFFE_JOBS:-$(nproc)}" \
-  --build-arg "EXTRA_CA_CERTS=$extra_ca" "$@" "$repo"
+build() {
+  docker build --network host -f "$repo/$dockerfile" \
+    --build-arg "BASE=$base" --build-arg "CAFFE_JOBS=${CAFFE_JOBS:-$(nproc)}" \
+    --build-arg "EXTRA_CA_CERTS=$extra_ca" "$@" "$repo"
+}
+# The build stage gets a tag of its own: no untagged image is left behind,
+# and its layers stay as the next build's cache.  What the two tags named
+# before goes once a changed input replaces it (kept where still in use).
+old=$(docker image inspect -f '{{.Id}}' "$tag" "$tag-builder" 2> /dev/null || true)
+build --target builder -t "$tag-builder" "$@"
+build -t "$tag" "$@"
+for id in $old; do
+  [ "$(docker image inspect -f '{{len .RepoTags}}' "$id" 2> /dev/null)" != 0 ] || docker image rm "$id" > /dev/null 2>&1 || true
+done
 seconds=$(( $(date +%s) - start ))
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 printf '==> %s built in %dm%02ds, %d MB\n' "$tag" $((seconds / 60)) $((seconds % 60)) $((size / 1000000))

@@ -9,7 +9,7 @@
 #                                 text) are trusted while pip runs
 #   image.sh runtime UID < LIST   (final stage, as root) install those and
 #                                 what the harness needs at run time; add the
-#                                 user UID and its folders
+#                                 user UID (none for 0) and its folders
 set -euo pipefail
 
 runtime_packages() {
@@ -42,9 +42,13 @@ runtime() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${linked[@]}" "${packages[@]}"
   rm -rf /var/lib/apt/lists/*
-  useradd --create-home --uid "$uid" --shell /bin/bash prefinput
   mkdir -p /models /work/output
-  chown prefinput: /models /work /work/output
+  # A fresh named volume copies /models' mode: any uid may fetch into it.
+  chmod 1777 /models
+  if [ "$uid" != 0 ]; then  # uid 0 is root, who is there already
+    useradd --create-home --uid "$uid" --shell /bin/bash prefinput
+    chown prefinput: /work /work/output
+  fi
 }
 
 case ${1:-} in

@@ -385,23 +385,19 @@ def state(f, root):
 
 # --- fetching -------------------------------------------------------------
 
-def fetch_again(m, f):
-    """The hint of the programs: the command that fetches model `m`."""
-    return f"fetch it with: {FETCH_COMMAND} {m.name}"
-
-
 def fetch_elsewhere(m, f):
-    """The hint of the fetch command itself, whose own run just failed for file `f`."""
+    """What to do when fetching file `f` of model `m` just failed (running the
+    fetch command again would only repeat it)."""
     name = f.archive.name if f.archive else os.path.basename(f.dest)
     unknown = "" if f.mirrors else "no other address is known for it; "
     return (f"{unknown}point PREFINPUT_MIRROR at a copy of the hosts (see docs/nets.md), or get {name} elsewhere "
             f"and put it in place with: {FETCH_COMMAND} --install {m.name} PATH/TO/{name}")
 
 
-def fetch(m, files=None, root=None, progress=True, hint=fetch_again):
+def fetch(m, files=None, root=None, progress=True):
     """Install the missing `files` of model `m` (default: all of them); return
     the paths downloaded.  A failure is a UserError naming the model, the
-    reason for each URL tried, and hint(m, file): what to do next."""
+    reason for each URL tried, and what to do next."""
     root = root or nets_dir()
     done = []
     for f in files or m.files:
@@ -410,7 +406,7 @@ def fetch(m, files=None, root=None, progress=True, hint=fetch_again):
         try:
             done += _install_from_archive(m, f.archive, root, progress) if f.archive else [_install(f, root, progress)]
         except download.DownloadError as error:
-            raise UserError(f"{m.name}: {error}; {hint(m, f)}") from None
+            raise UserError(f"{m.name}: {error}; {fetch_elsewhere(m, f)}") from None
     return done
 
 
@@ -590,7 +586,7 @@ def main(argv=None):
     failures = []
     for m in chosen:
         try:
-            fetched = fetch(m, progress=not args.quiet, hint=fetch_elsewhere)
+            fetched = fetch(m, progress=not args.quiet)
         except UserError as error:
             failures.append(error)
             continue

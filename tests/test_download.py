@@ -120,7 +120,7 @@ def test_checksum_mismatch_is_refused_in_one_line_and_kept_aside(served, nets):
     message = str(error.value)
     dest = os.path.join(nets, "demo/weights.bin")
     assert "\n" not in message
-    assert message.startswith("demo: ") and "checksum mismatch" in message and "nets/download.sh demo" in message
+    assert message.startswith("demo: ") and "checksum mismatch" in message and "nets/download.sh --install demo" in message
     assert dest + ".bad" in message
     assert not os.path.exists(dest) and not os.path.exists(dest + ".part")
     assert open(dest + ".bad", "rb").read() == BODY
@@ -139,7 +139,8 @@ def test_404_names_the_model_and_every_alternative(served, nets):
     message = str(error.value)
     assert "\n" not in message and message.startswith("demo: ")
     assert all(f"{url}: HTTP 404" in message for url in urls)
-    assert "fetch it with: nets/download.sh demo" in message
+    # not the command that just failed: where else to get it
+    assert "PREFINPUT_MIRROR" in message and "nets/download.sh --install demo PATH/TO/weights.bin" in message
     assert os.listdir(os.path.join(nets, "demo")) == []
 
 
@@ -151,7 +152,7 @@ def test_unreachable_host_names_the_model_and_the_alternatives(served, nets):
     message = str(error.value)
     assert "\n" not in message
     assert f"{dead}: Connection refused" in message and f"{alternative}: HTTP 404" in message
-    assert "nets/download.sh demo" in message
+    assert "nets/download.sh --install demo" in message
 
 
 def test_second_run_downloads_nothing(served, nets):
@@ -270,12 +271,13 @@ def test_require_offline_stops_with_the_fetch_command(served, nets, monkeypatch,
     assert served.requests == []
 
 
-def test_require_failure_is_one_line_with_the_fetch_command(nets):
+def test_require_failure_is_one_line_saying_where_else_to_get_it(nets):
     demo = one_file_model([f"http://127.0.0.1:{closed_port()}/w.bin"], sha256(BODY))
     with pytest.raises(UserError) as error:
         models.require([os.path.join(nets, "demo/weights.bin")], root=nets, progress=False, models=[demo])
-    assert "\n" not in str(error.value)
-    assert str(error.value).startswith("demo: ") and str(error.value).endswith("fetch it with: nets/download.sh demo")
+    assert "\n" not in str(error.value) and str(error.value).startswith("demo: ")
+    assert str(error.value).endswith("put it in place with: nets/download.sh --install demo PATH/TO/weights.bin")
+    assert "fetch it with" not in str(error.value)  # running the same fetch again would only fail again
 
 
 def test_require_names_a_missing_file_the_registry_does_not_provide(nets):
