@@ -151,7 +151,7 @@ def sample(args, loaded):
         start_code = ppgn.random_code(generator, args.gen_in_layer)
 
     sampler = CaptionConditionalSampler(lstm)
-    with ppgn.kept_samples(args) as chain:
+    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
         output_image, list_samples = sampler.sampling(
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, chain=chain, **sampling_settings(args))

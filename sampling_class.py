@@ -149,7 +149,7 @@ def sample(args, loaded):
     np.random.seed(args.seed)
     start_code, inpainting = start_from(args, encoder, generator)
 
-    with ppgn.kept_samples(args) as chain:
+    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
         output_image, list_samples = sampler.sampling(
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))

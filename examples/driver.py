@@ -162,7 +162,10 @@ def make_collage(options, args, size, results):
         panels, units, panel_size, offset = [f.file for f in frames], [f.unit for f in frames], size, (0, 0)
     else:
         panels, units = [r.file for r in results], [r.unit for r in results]
-        panel_size, offset = examples.cropped_size(options.crop, size) if options.crop else (size, (0, 0))
+        panel_size, offset = size, (0, 0)
+        if options.crop:  # inside the image (check_finals)
+            width, height, x, y = options.crop
+            panel_size, offset = (height, width), (y, x)
     tile = collage.grown_tile(options.tile, len(panels))
     collage.montage(panels, folder_made(options.collage), tile=tile)
     examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),

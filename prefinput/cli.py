@@ -107,13 +107,6 @@ def add_setting_flags(parser, names, sources=None):
         f"{', '.join(models.downloads_of(read.values())) or 'nothing'}.", 79)
 
 
-def existing_file(path, what, hint="check the path"):
-    """Return `path` if it is a file, else raise a UserError naming `what`."""
-    if not os.path.isfile(path):
-        raise UserError(f"{what} not found: {path}; {hint}")
-    return path
-
-
 def check_labels(flag, path, labels, units):
     """Stop with one line unless the label file at `path` (its `labels`) has a line for each of `units`."""
     missing = [unit for unit in units if not 0 <= unit < len(labels)]

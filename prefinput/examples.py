@@ -65,13 +65,6 @@ def label_of(unit, style, lines):
 
 # --- geometry -----------------------------------------------------------------
 
-def cropped_size(crop, image_size):
-    """(height, width) of an image of `image_size` cut by `crop` (W, H, X, Y),
-    clipped as `-crop` clips; and the cut's (top, left)."""
-    width, height, x, y = crop
-    return (min(height, image_size[0] - y), min(width, image_size[1] - x)), (y, x)
-
-
 def receptive_field(width):
     """((height, width), (top, left)) of the receptive field's crop of a sample `width` wide."""
     size, offset = RF_SIZE * width // RF_IMAGE, RF_OFFSET * width // RF_IMAGE

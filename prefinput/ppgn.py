@@ -171,18 +171,19 @@ def sample_name(output_dir, i):
 
 
 @contextlib.contextmanager
-def kept_samples(args):
+def kept_samples(output_dir, save_every, write_labels, keep_images):
     """The Chain a run's kept samples are written to as they are made (None
-    when --save_every 0: then <output_dir>/samples is not touched).  They go
+    when `save_every` is 0: then <output_dir>/samples is not touched; with
+    `keep_images`, each Sample also holds its array).  They go
     into a new folder beside <output_dir>/samples, which replaces it when the
     run succeeds; a failed or interrupted run leaves samples/ as it was and
     what it made in samples.partial/ (files.atomic_folder)."""
-    if args.save_every <= 0:
+    if save_every <= 0:
         yield None
         return
-    os.makedirs(args.output_dir, exist_ok=True)
-    with atomic_folder(os.path.dirname(sample_name(args.output_dir, 0))) as folder:
-        yield Chain(args.output_dir, folder, args.write_labels, keep_images=args.save_raw)
+    os.makedirs(output_dir, exist_ok=True)
+    with atomic_folder(os.path.dirname(sample_name(output_dir, 0))) as folder:
+        yield Chain(output_dir, folder, write_labels, keep_images)
 
 
 class Chain:

@@ -136,7 +136,7 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
     sampler = Recorder(args.synset_file)
     np.random.seed(0)
     net, encoder, generator = nets
-    with ppgn.kept_samples(args) as kept:
+    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as kept:
         _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
                                       3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
                                       chain=kept)

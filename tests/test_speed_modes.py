@@ -2,7 +2,6 @@
 gradients give bit-identical input gradients, the PPGN encoder stops at its
 code, and the benchmark's baselines (the original loops, operation for
 operation) equal our loops exactly."""
-import argparse
 import contextlib
 import io
 
@@ -143,8 +142,7 @@ def test_the_benchmarks_original_ppgn_loop_equals_the_sampler_exactly(tmp_path, 
         np.random.seed(0)
         theirs, their_samples = original.ppgn(*theirs_nets, start, 3, 7, **settings)
         np.random.seed(0)
-        kept = argparse.Namespace(output_dir=str(tmp_path), save_every=1, write_labels=False, save_raw=True)
-        with ppgn.kept_samples(kept) as chain:
+        with ppgn.kept_samples(str(tmp_path), save_every=1, write_labels=False, keep_images=True) as chain:
             ours, our_samples = ClassConditionalSampler(str(synsets)).sampling(
                 *ours_nets, "feat", "deconv0", start, 3, threshold=-1.0, layer="fc8",
                 conditions=[{"unit": 7, "xy": 0}], chain=chain, **settings)
