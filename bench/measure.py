@@ -1,5 +1,7 @@
 """Timers, the arithmetic floor, a per-layer profile and subprocess runs with
 their peak memory: what bench/run.py measures with."""
+import contextlib
+import os
 import subprocess
 import tempfile
 import time
@@ -84,13 +86,33 @@ def profile(net, first, last, repeats=3):
     return rows
 
 
-def run_process(command):
-    """Run `command`; (wall seconds, its peak resident memory in bytes).
-    The peak is the process's own VmHWM, read while it runs (getrusage's
-    ru_maxrss of a child counts this process's memory at the fork)."""
+STOCK_SWITCH = "CAFFE_ONE_ROW_GEMM"  # Caffe reads it at every product
+
+
+@contextlib.contextmanager
+def stock_caffe():
+    """Caffe's InnerProduct as the originals ran it, OpenBLAS's packed GEMM,
+    without docker/patches/0003's exact products (the same bits at batch 1;
+    a batch rounds otherwise)."""
+    before = os.environ.get(STOCK_SWITCH)
+    os.environ[STOCK_SWITCH] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[STOCK_SWITCH]
+        else:
+            os.environ[STOCK_SWITCH] = before
+
+
+def run_process(command, env=None):
+    """Run `command`, with `env` added to this environment; (wall seconds,
+    its peak resident memory in bytes).  The peak is the process's own VmHWM,
+    read while it runs (getrusage's ru_maxrss of a child counts this
+    process's memory at the fork)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
         peak = 0
         while process.poll() is None:
             peak = max(peak, resident_peak(process.pid))

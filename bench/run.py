@@ -7,10 +7,17 @@ cache folder.  In one process, repetitions interleave the modes so that the
 ratios are fair on a busy machine:
 
   original   the original loop operation for operation (bench/original.py),
-             nets with force_backward, so Caffe computes weight gradients
+             nets with force_backward, so Caffe computes weight gradients;
+             on stock Caffe's InnerProduct (CAFFE_ONE_ROW_GEMM=0)
   faithful   act_max.py's / sampler.py's loop on nets loaded as they load them
              (no weight gradients, nothing computed twice); bit-identical
   batched    act_max.py --batch: the units in one forward/backward pass
+  ..., stock the same on stock Caffe's InnerProduct: what
+             docker/patches/0003 (exact one-row products) buys
+  peer       the same iteration in PyTorch (CPU) on the same nets and
+             weights, on OpenBLAS's thread count (bench/peer.py; optional:
+             pip install -r bench/requirements-peer.txt); checked against
+             Caffe on every run
 
 then a profile of one iteration by layer, example 1's sweep end to end
 (5 units; a process per unit for the original, as its shell script ran
@@ -111,9 +118,10 @@ class Nets:
 
 # --- act_max: time per iteration ---------------------------------------------
 
-def actmax_modes(n, steps, batch):
+def actmax_modes(n, steps, batch, peer_nets=None):
     """{mode: function(rep) running one repetition -> (unit-iterations,
-    {unit: image})}; one unit per repetition (in turn) but for the batch."""
+    {unit: image})}; one unit per repetition (in turn) but for the batch;
+    with `peer_nets` (load_peer's) the peer's modes too."""
     import act_max
     shape = n.gen.blobs["feat"].data.shape
     upper, lower = act_max.load_bound(n.bound, shape)
@@ -124,8 +132,9 @@ def actmax_modes(n, steps, batch):
 
     def original_mode(rep):
         unit = UNITS[rep % len(UNITS)]
-        return steps, {unit: original.act_max(n.orig_net, n.orig_generator, start, params, unit,
-                                              upper_bound=upper, lower_bound=lower)}
+        with measure.stock_caffe():
+            return steps, {unit: original.act_max(n.orig_net, n.orig_generator, start, params, unit,
+                                                  upper_bound=upper, lower_bound=lower)}
 
     def faithful_mode(rep):
         n.one_at_a_time()
@@ -139,7 +148,47 @@ def actmax_modes(n, steps, batch):
                                                        upper_bound=upper, lower_bound=lower)
         return steps * len(units), dict(zip(units, images))
 
-    return {"original": original_mode, "faithful": faithful_mode, f"batched {batch}": batched_mode}
+    def on_stock_caffe(mode):
+        def stock_mode(rep):
+            with measure.stock_caffe():
+                return mode(rep)
+        return stock_mode
+
+    modes = {"original": original_mode, "faithful": faithful_mode, f"batched {batch}": batched_mode,
+             "faithful, stock": on_stock_caffe(faithful_mode), f"batched {batch}, stock": on_stock_caffe(batched_mode)}
+    if peer_nets is None:
+        return modes
+    from bench import peer
+    generator, classifier = peer_nets
+
+    def peer_mode(size):
+        def mode(rep):
+            chosen = units if size > 1 else [UNITS[rep % len(UNITS)]]
+            images, _ = peer.act_max(generator, classifier, "feat", "deconv0", start, params, chosen,
+                                     upper_bound=upper, lower_bound=lower)
+            return steps * len(chosen), {unit: images[b:b + 1] for b, unit in enumerate(chosen)}
+        return mode
+
+    return dict(modes, **{f"peer, batch {size}": peer_mode(size) for size in (1, batch)})
+
+
+def load_peer(n, batch):
+    """(generator, classifier) of the PyTorch peer on our nets' weights, on
+    OpenBLAS's thread count, and the line saying how far it is from Caffe; or
+    None and the line saying why there is none (torch is optional)."""
+    try:
+        from bench import peer
+    except ImportError as error:
+        if error.name == "torch":
+            return None, "peer: skipped, torch is not installed (pip install -r bench/requirements-peer.txt)"
+        return None, f"peer: skipped, torch does not import ({error}; see bench/requirements-peer.txt)"
+    peer.use_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+    generator, classifier = peer.load(n.generator, n.gen), peer.load(n.classifier, n.net)
+    start = np.random.RandomState(SWEEP["seed"]).normal(0, 1, n.gen.blobs["feat"].data.shape)
+    line = peer.agreement(n.net, n.gen, classifier, generator, "feat", "deconv0", SWEEP["act_layer"], start,
+                          (UNITS * batch)[:batch], SWEEP["start_lr"])
+    n.one_at_a_time()  # the check ran our nets at the batch; the modes start from batch 1
+    return (generator, classifier), line
 
 
 def rotated(names, rep):
@@ -183,9 +232,9 @@ def compare(results, name, reference="faithful"):
 
 def table(title, rows, reference, floor, unit="unit-iter"):
     print(f"\n{title}")
-    print(f"  {'mode':<14}{'ms/' + unit:>13}{unit + '/s':>12}{'x original':>11}{'of floor':>9}")
+    print(f"  {'mode':<18}{'ms/' + unit:>13}{unit + '/s':>12}{'x original':>11}{'of floor':>9}")
     for name, seconds in rows.items():
-        print(f"  {name:<14}{seconds * 1e3:>13.1f}{1 / seconds:>12.2f}{seconds / reference:>11.2f}"
+        print(f"  {name:<18}{seconds * 1e3:>13.1f}{1 / seconds:>12.2f}{seconds / reference:>11.2f}"
               f"{floor / seconds:>9.0%}")
 
 
@@ -236,10 +285,13 @@ def profile_section(n, bandwidth):
     print("\nprofile of one iteration by layer (net._forward(i, i) / net._backward(i, i), median of 3):")
     n.one_at_a_time()
     end = list(n.net._layer_names).index(SWEEP["act_layer"])
-    for label, classifier, generator in (("original", n.orig_net, n.orig_generator), ("faithful", n.net, n.gen)):
-        for name, net, last in (("classifier to fc8", classifier, end),
-                                ("generator", generator, len(generator.layers) - 1)):
-            print_profile(f"{label} {name}", net, 0, last)
+    for label, classifier, generator, stock in (("original", n.orig_net, n.orig_generator, True),
+                                                ("faithful, stock", n.net, n.gen, True),
+                                                ("faithful", n.net, n.gen, False)):
+        with measure.stock_caffe() if stock else contextlib.nullcontext():
+            for name, net, last in (("classifier to fc8", classifier, end),
+                                    ("generator", generator, len(generator.layers) - 1)):
+                print_profile(f"{label} {name}", net, 0, last)
     matrix_vector(n.net, bandwidth)
 
 
@@ -286,7 +338,8 @@ def sweep_section(n, iters, batch, rounds, per_iteration):
         for round_ in range(rounds):
             for name in rotated(commands_of, round_):
                 os.makedirs(os.path.join(output, name), exist_ok=True)
-                runs = [measure.run_process(command) for command in commands_of[name]]
+                stock = {measure.STOCK_SWITCH: "0"} if name == "original" else {}
+                runs = [measure.run_process(command, stock) for command in commands_of[name]]
                 seconds.setdefault(name, []).append(sum(s for s, _ in runs))
                 peaks[name] = max([peaks.get(name, 0)] + [rss for _, rss in runs])
         images = {name: (0, sweep_images(os.path.join(output, name)))
@@ -316,6 +369,7 @@ def ppgn_modes(n, steps):
     start = np.random.RandomState(0).normal(0, 1, n.ppgn_gen.blobs["feat"].data.shape)
     unit = PPGN["unit"]
 
+    @measure.stock_caffe()
     def original_mode(rep):
         np.random.seed(0)
         image, _ = original.ppgn(n.orig_net, n.encoder, n.orig_ppgn_generator, start, steps, unit,
@@ -355,6 +409,7 @@ def main(argv=None):
     args = parse_args(argv)
     load = os.getloadavg()
     print(f"bench: {len(os.sched_getaffinity(0))} cores, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start")
     n = Nets(args)
     rate, bandwidth = measure.gemm_rate(), measure.copy_bandwidth()
@@ -363,15 +418,23 @@ def main(argv=None):
     per_iteration, targets = {}, []
     batched = f"batched {args.batch}"
     if "actmax" not in args.skip:
-        results = interleaved(actmax_modes(n, args.steps, args.batch), args.reps)
+        peer_nets, peer_line = load_peer(n, args.batch)
+        results = interleaved(actmax_modes(n, args.steps, args.batch, peer_nets), args.reps)
         per_iteration = {name: seconds for name, (seconds, _) in results.items()}
         table(f"act_max, CaffeNet fc8 + fc6 generator: time per unit-iteration (median of {args.reps} x "
               f"{args.steps} iterations)", per_iteration, per_iteration["original"], floor)
+        print("  stock: Caffe's InnerProduct as OpenBLAS's packed GEMM, as the originals ran it (the original "
+              "runs so), without docker/patches/0003's exact products")
+        print("  " + peer_line)
         print(f"  after {args.steps} iterations:")
-        print("\n".join(compare(results, name) for name in ("original", batched)))
-        targets += [("faithful time per iteration", per_iteration["faithful"] / per_iteration["original"], 0.6),
-                    (f"{batched} time per unit-iteration", per_iteration[batched] / per_iteration["original"],
+        print("\n".join(compare(results, name) for name in ["original", batched, f"{batched}, stock"]))
+        targets += [("faithful per iteration vs original", per_iteration["faithful"] / per_iteration["original"],
+                     0.6),
+                    (f"{batched} per unit-iteration vs original", per_iteration[batched] / per_iteration["original"],
                      0.35)]
+        if peer_nets:
+            targets.append((f"{batched} per unit-iteration vs peer batch {args.batch}",
+                            per_iteration[batched] / per_iteration[f"peer, batch {args.batch}"], 1.0))
     if "profile" not in args.skip:
         profile_section(n, bandwidth)
     if "sweep" not in args.skip:
