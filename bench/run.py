@@ -24,28 +24,30 @@ then a profile of one iteration by layer, example 1's sweep end to end
 them; one process for ours) with each process's peak memory, and the PPGN
 sampling step.  See docs/performance.md.
 
-    .venv/bin/python bench/run.py                        # about 4 minutes here
+    .venv/bin/python bench/run.py                        # about 5 minutes here
     .venv/bin/python bench/run.py --iters 200 --rounds 1  # the whole sweep, 17 minutes
 """
 import os
 import sys
+from pathlib import Path
 
-# OpenBLAS reads its thread count once, when numpy or Caffe loads it.
+# OpenBLAS reads its thread count and kernels once, when numpy or Caffe
+# loads it: both are set first (prefinput chooses the kernels), so that
+# numpy's GEMM rate, the floor, is that of the kernels Caffe runs.
 if __name__ == "__main__" and "OPENBLAS_NUM_THREADS" not in os.environ:
     os.environ["OPENBLAS_NUM_THREADS"] = str(len(os.sched_getaffinity(0)))
 os.environ.setdefault("GLOG_minloglevel", "2")
-
-import argparse
-import contextlib
-import io
-import tempfile
-import time
-from pathlib import Path
-
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
+import prefinput  # noqa: E402,F401
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from bench import measure, nets, original  # noqa: E402
 from prefinput.cli import add_setting_flags, run  # noqa: E402

@@ -2,7 +2,10 @@
 # Debian packages the harness needs: Caffe's build dependencies, Debian's
 # python3 (libcaffe links its libpython), ImageMagick for labels and montages;
 # with --tests also what only the test suite needs (Chromium for the sweep
-# gallery's browser test), which the Docker images leave out.
+# gallery's browser test), which the Docker images leave out; with --blas blis
+# Debian's BLIS for docker/build_caffe.sh --blas blis (the other BLASes need
+# nothing more: Debian's OpenBLAS is the default, the wheels come from PyPI).
+#   docker/install_deps.sh [--tests] [--blas NAME]
 # Run as root on Debian bookworm; used by `make setup` (with --tests) and the Dockerfiles.
 set -euo pipefail
 packages=(
@@ -16,9 +19,20 @@ packages=(
   # Labels and montages through Wand
   libmagickwand-6.q16-6 imagemagick fonts-dejavu-core
 )
-if [ "${1:-}" = --tests ]; then
-  packages+=(chromium)  # the sweep gallery's test opens the page in a real headless browser
-fi
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tests) packages+=(chromium) ;;  # the sweep gallery's test opens the page in a real headless browser
+    --blas)
+      case ${2:-} in
+        blis) packages+=(libblis-pthread-dev) ;;  # pthreads, as Debian's OpenBLAS; not the default libblas.so.3
+        openblas|scipy-openblas|mkl) ;;
+        *) echo "install_deps.sh: --blas must be one of openblas, scipy-openblas, blis, mkl, not '${2:-}'" >&2; exit 2 ;;
+      esac
+      shift ;;
+    *) echo "install_deps.sh: unknown option '$1' (--tests, --blas NAME)" >&2; exit 2 ;;
+  esac
+  shift
+done
 if [ "$(id -u)" != 0 ]; then
   echo "install_deps.sh: run as root (it installs Debian packages with apt-get)" >&2
   exit 1

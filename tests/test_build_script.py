@@ -54,6 +54,53 @@ def test_unknown_option_is_one_line_error(build):
     assert result.stderr.strip() == "build_caffe.sh: unknown option '--bogus' (see --help)"
 
 
+def test_unknown_blas_is_one_line_error(build):
+    result = build("--blas", "bogus")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("build_caffe.sh: --blas must be one of openblas, scipy-openblas, blis, mkl, "
+                                     "not 'bogus'")
+    assert "--blas NAME" in build("--help").stdout
+
+
+def test_install_deps_knows_the_same_blases(repo):
+    result = subprocess.run(["bash", str(repo / "docker" / "install_deps.sh"), "--blas", "bogus"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("install_deps.sh: --blas must be one of openblas, scipy-openblas, blis, mkl, "
+                                     "not 'bogus'")
+
+
+def test_cache_key_follows_the_blas(build, repo, tmp_path):
+    keys = {blas: build("--print-key", "--blas", blas).stdout.strip()
+            for blas in ("openblas", "scipy-openblas", "blis", "mkl")}
+    assert keys["openblas"] == build("--print-key").stdout.strip(), "the default BLAS keeps the default key"
+    assert len(set(keys.values())) == 4, keys
+    assert keys["mkl"] == build("--print-key", "--blas", "mkl").stdout.strip(), "same inputs, same key"
+    copy = tmp_path / "docker"
+    shutil.copytree(repo / "docker", copy)
+    lock = copy / "blas" / "mkl.txt"
+    lock.write_text(lock.read_text().replace("mkl==2026.2.1", "mkl==2026.2.0", 1))
+    assert keys["mkl"] != build("--print-key", "--blas", "mkl", script=copy / "build_caffe.sh").stdout.strip(), \
+        "another pin of the wheels, another key"
+
+
+def test_tampered_blas_wheel_is_refused_and_not_built(build, repo, tmp_path):
+    lock = (repo / "docker" / "blas" / "scipy-openblas.txt").read_text()
+    name, version = next(line.split()[0] for line in lock.splitlines() if not line.startswith("#")).split("==")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / f"{name.replace('-', '_')}-{version}-py3-none-manylinux_2_28_x86_64.whl").write_bytes(b"not a wheel")
+    cache, prefix = tmp_path / "cache", tmp_path / "prefix"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CAFFE_SOURCE_DIR": str(sources),
+           "CAFFE_CACHE_DIR": str(cache)}
+    result = build("--blas", "scipy-openblas", "--prefix", str(prefix), env=env)
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and "do not match their sha256" in error[0] and "refusing to build" in error[0], error
+    assert not list(cache.glob("*/blas")) and not list(cache.glob("*/src")), "nothing may be unpacked"
+    assert not list(cache.glob("*/DONE")) and not prefix.exists()
+
+
 def test_cache_key_follows_patches_and_flags(build, repo, tmp_path):
     copy = tmp_path / "docker"
     shutil.copytree(repo / "docker", copy)
