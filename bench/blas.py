@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
-from bench.run import rotated  # noqa: E402  (bench.run imports Caffe only inside its functions)
+from bench.run import largest_difference, rotated  # noqa: E402  (bench.run imports Caffe only inside its functions)
 from prefinput.cli import UserError, add_setting_flags, run  # noqa: E402
 
 REFERENCE = "openblas"  # Debian's OpenBLAS: the goldens' environment, the ratios' denominator
@@ -113,11 +113,6 @@ def blas_config(loaded):
         except (OSError, AttributeError) as error:
             return f"{name}: no version ({error})"
     return "no BLAS found"
-
-
-def largest_difference(ours, theirs):
-    """The largest |difference| over the units both ran (as bench.run.compare prints it)."""
-    return max(float(np.abs(ours[unit] - theirs[unit]).max()) for unit in set(ours) & set(theirs))
 
 
 # --- the driver ------------------------------------------------------------------

@@ -132,11 +132,11 @@ def actmax_modes(n, steps, batch, peer_nets=None):
     start = np.random.RandomState(SWEEP["seed"]).normal(0, 1, shape)
     units = (UNITS * batch)[:batch]
 
+    @measure.stock_caffe()
     def original_mode(rep):
         unit = UNITS[rep % len(UNITS)]
-        with measure.stock_caffe():
-            return steps, {unit: original.act_max(n.orig_net, n.orig_generator, start, params, unit,
-                                                  upper_bound=upper, lower_bound=lower)}
+        return steps, {unit: original.act_max(n.orig_net, n.orig_generator, start, params, unit,
+                                              upper_bound=upper, lower_bound=lower)}
 
     def faithful_mode(rep):
         n.one_at_a_time()
@@ -150,14 +150,9 @@ def actmax_modes(n, steps, batch, peer_nets=None):
                                                        upper_bound=upper, lower_bound=lower)
         return steps * len(units), dict(zip(units, images))
 
-    def on_stock_caffe(mode):
-        def stock_mode(rep):
-            with measure.stock_caffe():
-                return mode(rep)
-        return stock_mode
-
     modes = {"original": original_mode, "faithful": faithful_mode, f"batched {batch}": batched_mode,
-             "faithful, stock": on_stock_caffe(faithful_mode), f"batched {batch}, stock": on_stock_caffe(batched_mode)}
+             "faithful, stock": measure.stock_caffe()(faithful_mode),
+             f"batched {batch}, stock": measure.stock_caffe()(batched_mode)}
     if peer_nets is None:
         return modes
     from bench import peer
@@ -219,12 +214,17 @@ def interleaved(modes, reps):
     return {name: (float(np.median(times[name])), images[name]) for name in modes}
 
 
+def largest_difference(ours, theirs):
+    """The largest |difference| of two {unit: image}, over the units both have."""
+    return max(float(np.abs(ours[u] - theirs[u]).max()) for u in set(ours) & set(theirs))
+
+
 def compare(results, name, reference="faithful"):
     """One line: the largest |difference| of a mode's images from the
     reference mode's, over the units both ran."""
     ours, theirs = results[name][1], results[reference][1]
     units = sorted(set(ours) & set(theirs))
-    difference = max(float(np.abs(ours[u] - theirs[u]).max()) for u in units)
+    difference = largest_difference(ours, theirs)
     extent = max(float(np.abs(theirs[u]).max()) for u in units)
     return (f"  {name} vs {reference}, units {' '.join(map(str, units))}: largest |image difference| "
             f"{difference:.3g} (images span +-{extent:.0f})")
