@@ -20,6 +20,7 @@ import contextlib
 import sys
 from types import SimpleNamespace
 
+import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
 from prefinput import collage, models, nets

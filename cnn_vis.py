@@ -16,6 +16,7 @@ import re
 
 os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays one line
 
+import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
 from prefinput import examples, models, nets

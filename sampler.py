@@ -12,6 +12,7 @@ encoder (image -> h) and p(y|x) the condition net; subclasses say what the
 condition is (a class, a hidden unit, a caption)."""
 import sys
 
+import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 from numpy.linalg import norm
 

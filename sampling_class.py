@@ -10,6 +10,7 @@ import os
 
 os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe
 
+import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 from numpy.linalg import norm
 

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from prefinput import gallery
+from prefinput import cpu, gallery
 from prefinput import sweep as grid
 from prefinput.cli import UserError, run
 from prefinput.results import Result
@@ -152,7 +152,8 @@ def run_chunk(name, argv):
         results = program.run(args, loaded)
         seconds = time.perf_counter() - start
     return {"results": [(files_of(args, result), result.activation) for result in results],
-            "seconds": seconds, "worker": get_worker().address, "openblas": grid.openblas_threads()}
+            "seconds": seconds, "worker": get_worker().address, "openblas": grid.openblas_threads(),
+            "numpy_avx512": cpu.numpy_avx512_paths()}
 
 
 def files_of(args, result: Result):
@@ -230,11 +231,12 @@ def plan(program, flags, output_dir):
 # --- the engine ---------------------------------------------------------------------
 
 def worker_environment():
-    """One OpenBLAS thread per worker, the core type as here: OpenBLAS reads
-    them once, when numpy or Caffe loads it, so they go in before the worker starts."""
+    """One OpenBLAS thread per worker, the CPU paths as here (prefinput/cpu.py):
+    OpenBLAS and numpy read them once, when they load, so they go in before
+    the worker starts."""
     env = {"OPENBLAS_NUM_THREADS": "1", "GLOG_minloglevel": "2"}
-    if os.environ.get("OPENBLAS_CORETYPE"):
-        env["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
+    env.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
+                if name in os.environ})
     return env
 
 
@@ -325,6 +327,11 @@ def finish(output_dir, future, points, warned, write, shown):
         warned.add(done["worker"])
         write(f"sweep.py: warning: worker {done['worker']} runs OpenBLAS with {done['openblas']} threads: its "
               f"points may differ in the last bits from the program run alone; start it with OPENBLAS_NUM_THREADS=1")
+    if done["numpy_avx512"] and done["worker"] not in warned:
+        warned.add(done["worker"])
+        write(f"sweep.py: warning: worker {done['worker']} runs numpy's AVX-512 routines: its points may differ "
+              f"in the last bits from other machines'; start it with "
+              f"{cpu.environment_line(cpu.PINNED, 'NPY_DISABLE_CPU_FEATURES')}")
     for (params, _, _), (files, activation) in zip(points, done["results"]):
         entry = grid.record(output_dir, params, files, activation=activation, worker=done["worker"],
                             seconds=done["seconds"] / len(points), openblas_threads=done["openblas"])

@@ -26,10 +26,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
+import prefinput  # noqa: E402,F401  before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
+
+import numpy as np  # noqa: E402
 
 from bench.run import largest_difference, rotated  # noqa: E402  (bench.run imports Caffe only inside its functions)
 from prefinput.cli import UserError, add_setting_flags, run  # noqa: E402

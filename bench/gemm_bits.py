@@ -16,10 +16,10 @@ import ctypes
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
-import prefinput  # noqa: E402,F401  (chooses the kernels before OpenBLAS loads)
+import prefinput  # noqa: E402,F401  (chooses the kernels before OpenBLAS and numpy load)
+
+import numpy as np  # noqa: E402
 
 ROW_MAJOR, NO_TRANS = 101, 111
 BATCH = 5

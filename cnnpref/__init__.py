@@ -7,3 +7,4 @@ code of a deep generator network instead of the pixels).  `utils` holds the
 image transforms, regularisers and masks they share with the examples.
 See docs/cnnpref.md.
 """
+import prefinput  # noqa: F401,E402  before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)

@@ -1,8 +1,11 @@
 """What the harness's scripts share: Caffe nets (fetching, patching, loading),
 image files with the old scipy.misc semantics, command-line plumbing, labels
 and montages.  The algorithms themselves stay in the top-level scripts and in
-`cnnpref`, where a reader expects them."""
+`cnnpref`, where a reader expects them.
 
-from prefinput import blas as _blas
+Importing it first, before numpy and Caffe load, gives the goldens' numbers
+on every CPU (prefinput/cpu.py)."""
 
-_blas.choose_kernels()
+from prefinput import cpu as _cpu
+
+_cpu.pin()

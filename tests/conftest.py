@@ -119,11 +119,13 @@ def load_golden():
 
 @pytest.fixture
 def pinned_environment():
-    """Skip unless OpenBLAS is pinned as the goldens were made (make test sets it)."""
-    wanted = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
-    wrong = {k: os.environ.get(k) for k, v in wanted.items() if os.environ.get(k) != v}
-    if wrong:
-        pytest.skip(f"golden comparisons need OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 (have {wrong}); run `make test`")
+    """Skip unless this process started in the goldens' environment
+    (prefinput/cpu.py's PINNED; make test sets it)."""
+    from prefinput import cpu
+    wrong = {k: os.environ.get(k) for k, v in cpu.PINNED.items() if os.environ.get(k) != v}
+    if wrong or cpu.numpy_avx512_paths():
+        pytest.skip(f"golden comparisons need {cpu.environment_line(cpu.PINNED)} set before Python starts "
+                    f"(have {wrong or 'numpy started without it'}); run `make test`")
 
 
 # --- a loopback HTTP server ---------------------------------------------------

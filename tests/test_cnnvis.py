@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from prefinput import cpu
 from prefinput.cli import UserError
 from prefinput.image import imread, imsave
 
@@ -41,13 +42,19 @@ def run(net_flags, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("golden_name", GOLDENS)
-def test_golden_through_the_command_line(golden_name, net_flags, tmp_path, pinned_environment, repo, load_golden):
+@pytest.mark.parametrize("environment", ["pinned", "nothing set"])
+def test_golden_through_the_command_line(golden_name, environment, net_flags, tmp_path, repo, load_golden):
+    """In the goldens' environment (prefinput/cpu.py's PINNED), and with none
+    of its variables set: cnn_vis.py then chooses the same CPU paths itself."""
     golden = load_golden(golden_name)
     output = tmp_path / "out.png"
     argv = golden["args"]["argv"] + net_flags + ["--seed", str(golden["args"]["seed"]),
                                                  "--output_file", str(output), "--save_raw"]
+    env = {key: value for key, value in os.environ.items() if key not in cpu.PINNED}
+    if environment == "pinned":
+        env.update(cpu.PINNED)
     done = subprocess.run([sys.executable, str(repo / "cnn_vis.py"), *argv], cwd=tmp_path,
-                          env={**os.environ, **QUIET}, capture_output=True, text=True)
+                          env={**env, **QUIET}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     with np.load(tmp_path / "out.npz") as raw:
         assert raw["image"].dtype == golden["image"].dtype

@@ -48,3 +48,14 @@ def test_notebook_runs_and_matches_its_program(name, repo, small_nets_only, tmp_
                for cell in code for output in cell.outputs), "no picture was shown"
     assert "SMALL NETS WITH RANDOM WEIGHTS" in "".join(
         output.get("text", "") for cell in code for output in cell.outputs if output.output_type == "stream")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_prefinput_is_imported_before_numpy(name, repo):
+    """numpy chooses its float routines when it loads: prefinput must choose
+    first (prefinput/cpu.py), and `%matplotlib inline` loads numpy."""
+    notebook = nbformat.read(repo / "notebooks" / name, as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code").source.splitlines()
+    loads_numpy = [i for i, line in enumerate(first) if line.startswith(("import numpy", "%matplotlib", "import teaching"))]
+    assert "import prefinput" in [line.split("  #")[0] for line in first]
+    assert [line.split("  #")[0] for line in first].index("import prefinput") < min(loads_numpy)

@@ -1,10 +1,10 @@
 """Every prototxt of the registry, fetched from a mirror folder, verified,
 patched and loaded in our Caffe with random weights.
 
-The originals' prototxts are not in ../shared/reference; point
-PREFINPUT_PROTOTXT_DIR at a folder laid out like a mirror
-(`<repository>/<path>`, e.g. checkouts of the original repositories side by
-side, plus `caffe/` for BVLC/caffe's models/).
+The mirror folder is ../shared/reference (laid out `<repository>/<path>`,
+every prototxt of the registry), or PREFINPUT_PROTOTXT_DIR pointing at
+another laid out the same way (e.g. checkouts of the original repositories
+side by side, plus `caffe/` for BVLC/caffe's models/).
 """
 import dataclasses
 import os
@@ -15,19 +15,17 @@ import pytest
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
 from prefinput import models, prototxt  # noqa: E402
 
-FOLDER = os.environ.get("PREFINPUT_PROTOTXT_DIR")
 PROTOTXTS = [(m, f, url) for m in models.MODELS for f in m.files if f.dest.endswith(".prototxt") for url in f.urls]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("m, f, url", PROTOTXTS, ids=[f"{f.dest}@{models.mirror_path(url).split('/')[0]}"
                                                        for _m, f, url in PROTOTXTS])
-def test_reference_prototxt_loads_after_patching(m, f, url, tmp_path, monkeypatch):
-    if not FOLDER:
-        pytest.skip("set PREFINPUT_PROTOTXT_DIR to a mirror folder holding the originals' prototxts")
-    if not os.path.isfile(os.path.join(FOLDER, models.mirror_path(url))):
-        pytest.skip(f"{models.mirror_path(url)} is not in {FOLDER}")
-    monkeypatch.setenv("PREFINPUT_MIRROR", FOLDER)
+def test_reference_prototxt_loads_after_patching(m, f, url, tmp_path, monkeypatch, shared_path):
+    folder = os.environ.get("PREFINPUT_PROTOTXT_DIR") or str(shared_path("reference"))
+    assert os.path.isfile(os.path.join(folder, models.mirror_path(url))), \
+        f"{models.mirror_path(url)} is not in the mirror folder {folder}"
+    monkeypatch.setenv("PREFINPUT_MIRROR", folder)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     caffe.set_mode_cpu()
     (path,) = models.fetch(dataclasses.replace(m, files=(dataclasses.replace(f, urls=(url,)),)),

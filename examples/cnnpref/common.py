@@ -25,6 +25,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # quiet Caffe, as the other prog
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)  # run as a script from anywhere: cnnpref and prefinput live at the top
 
+import prefinput  # noqa: E402,F401  before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402

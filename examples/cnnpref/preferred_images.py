@@ -6,9 +6,9 @@ original example set.  Run them as
 environment variables: see common.py."""
 import sys
 
+import common  # first: it puts the repository on sys.path and imports prefinput before numpy
 import numpy as np
 
-import common
 from cnnpref import prefer_img_dgn_gd, prefer_img_dgn_lbfgs, prefer_img_gd, prefer_img_lbfgs
 from cnnpref.utils import create_receptive_field_mask
 from prefinput.steps import check_covers, input_blob
