@@ -1,7 +1,6 @@
 #!/bin/bash
 # Example 1: images that activate five output units (ImageNet classes) of
 # CaffeNet, each labelled with its class name, tiled into output/example1.jpg.
-# Usage: ./1_activate_output.sh (no arguments; --help prints this).
 #
 # Environment overrides, e.g. for other nets or a quick run: N_ITERS, UNITS,
 # ACT_LAYER, XY, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
@@ -47,6 +46,3 @@ output_file=$output_dir/example1.jpg
 add_flags "${actmax_settings[@]}"
 run_example act_max --example 1 --units "$units" --labels synset --label_file "$path_labels" \
     --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
-
-echo "=============================="
-echo "Result of example 1: [ $output_file ]"

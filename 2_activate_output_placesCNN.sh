@@ -2,7 +2,6 @@
 # Example 2: images that activate five output units (scene categories) of
 # AlexNet trained on MIT Places205, with the same generator (made to invert
 # CaffeNet), labelled and tiled into output/example2.jpg.
-# Usage: ./2_activate_output_placesCNN.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
 # NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, PLACES_LABEL_FILE,
@@ -51,6 +50,3 @@ output_file=$output_dir/example2.jpg
 add_flags "${actmax_settings[@]}" net_weights net_definition
 run_example act_max --example 2 --units "$units" --labels places --label_file "$path_labels" \
     --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
-
-echo "=============================="
-echo "Result of example 2: [ $output_file ]"

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in epsilon1
-one_argument "Provide epsilon1 e.g. 1e-5" "$@"
+one_argument EPSILON1 "Provide epsilon1 e.g. 1e-5" "$@"
 
 opt_layer=fc6
 act_layer=fc8

@@ -3,7 +3,6 @@
 # of noise and raise the "bell pepper" unit of CaffeNet.  Debug mode saves
 # every iteration with its activation (in output/debug); they are tiled into
 # output/example3.jpg.
-# Usage: ./3_start_from_real_image.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, INIT_FILE,
 # NET_DEFINITION, NET_WEIGHTS, GENERATOR_*, ENCODER_DEFINITION,
@@ -43,5 +42,3 @@ output_file=$output_dir/example3.jpg
 add_flags "${actmax_settings[@]}"
 run_example act_max --example 3 --units "$units" --collage "$output_file" --tile 10x20 --frames -- \
     "${flags[@]}" --start_lr "$lr" --bound "$bound_file"
-
-echo "Intermediate results: $output_file"

@@ -3,7 +3,6 @@
 # spatial position (6, 6)) of AlexNet trained on MIT Places205, each cropped
 # to the unit's receptive field, labelled with the unit's number and tiled
 # into output/example4.jpg.
-# Usage: ./4_activate_hidden.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, CROP_SIZE,
 # CROP_OFFSET, NET_DEFINITION, NET_WEIGHTS, GENERATOR_DEFINITION,
@@ -53,6 +52,3 @@ output_file=$output_dir/example4.jpg
 add_flags "${actmax_settings[@]}" net_weights net_definition
 run_example act_max --example 4 --units "$units" --crop "${size}x${size}+${offset}+${offset}" --labels unit \
     --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
-
-echo "=============================="
-echo "Result of example 4: [ $output_file ]"

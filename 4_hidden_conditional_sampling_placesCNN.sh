@@ -9,6 +9,7 @@
 # Downloads on first use, where missing (nets/download.sh NAME): placesCNN, caffenet, ppgn_generator, mean, misc.
 # shellcheck source=examples/numbered.sh disable=SC2034  # settings go by name: add_flags
 . "$(dirname "$0")/examples/numbered.sh" "$@"
+one_argument UNIT "Provide 1 output unit number e.g. 182 for food." "$@"
 
 # Condition net
 export NET_WEIGHTS=${NET_WEIGHTS:-$nets/placesCNN/places205CNN_iter_300000.caffemodel}

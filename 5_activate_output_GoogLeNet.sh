@@ -2,7 +2,6 @@
 # Example 5: images that activate five output units of a different
 # architecture, GoogLeNet (ImageNet), labelled and tiled into
 # output/example5.jpg.  Note the learning rate: lower than AlexNet's.
-# Usage: ./5_activate_output_GoogLeNet.sh (no arguments; --help prints this).
 #
 # Environment overrides: N_ITERS, UNITS, ACT_LAYER, XY, NET_DEFINITION,
 # NET_WEIGHTS, GENERATOR_DEFINITION, GENERATOR_WEIGHTS, SYNSET_FILE,
@@ -52,6 +51,3 @@ output_file=$output_dir/example5.jpg
 add_flags "${actmax_settings[@]}" net_weights net_definition
 run_example act_max --example 5 --units "$units" --labels synset --label_file "$path_labels" \
     --collage "$output_file" --tile 5x1 -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" --batch "${BATCH:-1}"
-
-echo "=============================="
-echo "Result of example 5: [ $output_file ]"

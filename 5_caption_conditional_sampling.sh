@@ -13,7 +13,7 @@
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in a sentence
-one_argument "Provide a sentence e.g. a_pizza_on_a_table_at_a_restaurant" "$@"
+one_argument SENTENCE "Provide a sentence e.g. a_pizza_on_a_table_at_a_restaurant" "$@"
 
 opt_layer=fc6     # This is fixed to be fc6 unless we change the generator
 act_layer=fc8     # fc8 because the LRCN extract fc8 features from AlexNet

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/examples/numbered.sh" "$@"
 
 # Take in an unit number
-one_argument "Provide 1 output unit number e.g. 945 for bell pepper." "$@"
+one_argument UNIT "Provide 1 output unit number e.g. 945 for bell pepper." "$@"
 
 opt_layer=fc6
 act_layer=fc8

@@ -34,10 +34,11 @@ venv() {
 runtime() {
   local uid=$1
   # Python (libcaffe links Debian's libpython), Wand's ImageMagick and label
-  # font, certificates for the model downloads; make and git for `make test`
-  # (build_caffe.sh --source github is among what it checks).
+  # font, certificates for the model downloads; make, git and python3-venv
+  # for `make test` (build_caffe.sh --source github, and --blas with its
+  # pinned wheels, are among what it checks).
   local packages=(python3 libpython3.11 libmagickwand-6.q16-6 imagemagick fonts-dejavu-core ca-certificates
-                  make git)
+                  make git python3-venv)
   mapfile -t linked
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${linked[@]}" "${packages[@]}"

@@ -5,7 +5,8 @@
 # the image does not know, the one-line error for missing models, and
 # example 1 on the tiny nets into a root-owned output folder, into one owned
 # by uid 1234 (started as root), and with --user 1234:1234; each collage
-# must arrive on the host owned by the output folder's owner.
+# must arrive on the host owned by the output folder's owner; and `docker
+# stop` of a PPGN chain stops it within seconds, keeping its samples.
 #
 #   docker/test.sh [--no-build] [IMAGE]      (default: preferred-inputs:cpu)
 #
@@ -27,7 +28,8 @@ fail() { echo "test.sh: FAILED: $*" >&2; exit 1; }
 
 scratch=$(mktemp -d)
 volume=preferred-inputs-test-$$
-trap 'docker volume rm -f "$volume" > /dev/null; rm -rf "$scratch"' EXIT
+container=preferred-inputs-test-stop-$$
+trap 'docker rm -f "$container" > /dev/null 2>&1; docker volume rm -f "$volume" > /dev/null; rm -rf "$scratch"' EXIT
 
 echo "==> usage: no command, --help, -h, help"
 for args in "" --help -h help; do
@@ -93,4 +95,33 @@ echo "==> example 1, --user 1234:1234"
 mkdir "$scratch/outuser"
 chown 1234:1234 "$scratch/outuser"
 example1 "$scratch/outuser" --user 1234:1234
+# The script exec's Python, so Python is PID 1 and has a handler for
+# SIGTERM: without one, PID 1 ignores it and Docker kills after 10 s (137).
+echo "==> docker stop of PPGN example 1 on the tiny nets: stops within seconds, keeps the samples"
+mkdir "$scratch/outstop"
+misc=$shared/reference/ppgn/misc
+docker run -d --name "$container" --network none -v "$tiny:/tiny:ro" -v "$misc:/misc:ro" \
+  -v "$scratch/outstop:/work/output" -e PREFINPUT_OFFLINE=1 -e N_ITERS=1000000 \
+  -e NET_DEFINITION=/tiny/classifier.prototxt -e NET_WEIGHTS=/tiny/classifier.caffemodel \
+  -e ENCODER_DEFINITION=/tiny/classifier.prototxt -e ENCODER_WEIGHTS=/tiny/classifier.caffemodel \
+  -e PPGN_GENERATOR_DEFINITION=/tiny/generator.prototxt -e PPGN_GENERATOR_WEIGHTS=/tiny/generator.caffemodel \
+  -e SYNSET_FILE=/misc/synset_words.txt -e MEAN_FILE_MAT=/misc/ilsvrc_2012_mean.mat \
+  "$image" 1_class_conditional_sampling.sh 1 > /dev/null
+chain=$scratch/outstop/fc8_chain_1_eps1_1e-5_eps3_1e-17
+for _ in $(seq 600); do
+  [ "$(find "$chain" -path '*/samples.new-*/*.jpg' 2> /dev/null | wc -l)" -ge 3 ] && break
+  [ "$(docker inspect -f '{{.State.Running}}' "$container")" = true ] \
+    || { docker logs --tail 20 "$container"; fail "PPGN example 1 ended before making 3 samples"; }
+  sleep 0.2
+done
+echo "    PID 1 in the container: $(docker exec "$container" bash -c "tr '\\0' ' ' < /proc/1/cmdline" | cut -c1-100)"
+start=$(date +%s%N)
+docker stop -t 10 "$container" > /dev/null
+milliseconds=$(( ($(date +%s%N) - start) / 1000000 ))
+status=$(docker inspect -f '{{.State.ExitCode}}' "$container")
+[ "$status" = 143 ] || { docker logs --tail 20 "$container"; fail "docker stop: exit $status, not 143 (137: SIGTERM went unheard, killed after 10 s)"; }
+kept=$(find "$chain/samples.partial" -name '*.jpg' 2> /dev/null | wc -l)
+[ "$kept" -ge 3 ] || fail "docker stop kept $kept samples in $chain/samples.partial, not the 3 or more made"
+[ -z "$(find "$chain" -maxdepth 1 -name 'samples.new-*')" ] || fail "docker stop left $chain/samples.new-*"
+echo "    stopped in $((milliseconds / 1000)).$(printf %03d $((milliseconds % 1000))) s, exit 143, $kept samples kept in samples.partial/"
 echo "==> docker/test.sh: all passed"

@@ -170,6 +170,12 @@ def make_collage(options, args, size, results):
     collage.montage(panels, folder_made(options.collage), tile=tile)
     examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
                             layer=args.act_layer, xy=args.xy)
+    # The original scripts' last words (the scripts now end by exec'ing this)
+    if options.frames:
+        print(f"Intermediate results: {options.collage}")
+    else:
+        print("==============================")
+        print(f"Result of example {options.example}: [ {options.collage} ]")
 
 
 def make_chain(options, args, size, result, chain):

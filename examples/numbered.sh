@@ -6,19 +6,26 @@
 #   . "$(dirname "$0")/examples/numbered.sh" "$@"
 #
 # which sets -e; sets here (the repository), nets (${NETS_DIR:-$here/nets})
-# and python (${PYTHON:-$here/.venv/bin/python}); and, given --help or -h,
-# prints the script's leading comment block and exits 0, doing nothing else.
-# Then, as the script needs them:
+# and python (${PYTHON:-$here/.venv/bin/python}).  Then, as the script needs
+# them:
 #
 #   no_arguments "$@"          DGN-AM: any argument is an error (exit 2)
-#   one_argument MESSAGE "$@"  PPGN: exactly one, else MESSAGE (exit 2)
+#   one_argument KIND MESSAGE "$@"
+#                              PPGN: exactly one, a KIND (UNIT, EPSILON1,
+#                              SENTENCE), else MESSAGE (exit 2); checked
+#                              before it names any folder
 #   make_output_dir            mkdir -p "$output_dir" (PPGN's samples/ is
 #                              replaced by the sampler when a run succeeds)
 #   add_flags NAME...          flags+=(--NAME "$NAME") for each NAME; the
 #                              settings every script of a kind passes are
 #                              listed in actmax_settings / sampler_settings
 #   run_example PROGRAM [driver options] -- [PROGRAM's flags]
-#                              the one way to run Python: examples/driver.py
+#                              the one way to run Python: examples/driver.py,
+#                              exec'd, so the script's last command
+#
+# Given --help or -h, no_arguments and one_argument print the usage line
+# (examples/usage.sh), then the script's leading comment block, and exit 0,
+# doing nothing else.
 # shellcheck shell=bash disable=SC2034  # here, nets, the lists: for the scripts
 
 set -e
@@ -43,29 +50,57 @@ usage() {
   } < "$0"
 }
 
-for _arg in "$@"; do
-  case $_arg in
-    -h|--help) usage; exit 0 ;;
-  esac
-done
-unset _arg
+# shellcheck source=examples/usage.sh
+. "$here/examples/usage.sh"
+
+# --help or -h anywhere among the script's arguments ("$@"): the usage line
+# with the script's ARGUMENT NOTE pairs (usage_arguments), the comment block.
+usage_arguments=()
+answer_help() {
+  local arg
+  for arg; do
+    case $arg in
+      -h|--help) print_usage "./${0##*/}" "${usage_arguments[@]}"; echo; usage; exit 0 ;;
+    esac
+  done
+}
 
 no_arguments() {
+  answer_help "$@"
   if [ "$#" -ne 0 ]; then
     echo "${0##*/}: takes no arguments, got: ${*@Q} (settings come from environment variables; see --help)" >&2
     exit 2
   fi
 }
 
+# one_argument's kinds: what a value must be, and the pattern that says so.
+# The value goes into the output folder's name: `../../x` must not get there.
+declare -A argument_kind=(
+  [UNIT]="a whole number, a unit's index (a class or a conv channel)"
+  [EPSILON1]="a number, the prior's weight epsilon1"
+  [SENTENCE]="words joined by underscores, the caption"
+)
+declare -A argument_pattern=(
+  [UNIT]='^[0-9]+$'
+  [EPSILON1]='^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+  [SENTENCE]="^[[:alnum:]'-]+(_[[:alnum:]'-]+)*$"
+)
+
 one_argument() {
-  local message=$1
-  shift
-  if [[ $# -eq 1 && $1 == -* ]]; then  # before it names an output folder
+  local kind=$1 message=$2
+  shift 2
+  usage_arguments=("$kind" "${argument_kind[$kind]}")
+  answer_help "$@"
+  if [[ $# -eq 1 && $1 == -* ]]; then
     echo "${0##*/}: unknown option ${1@Q}; $message (see --help)" >&2
     exit 2
   fi
   if [ "$#" -ne 1 ]; then
     echo "$message" >&2
+    exit 2
+  fi
+  if ! [[ $1 =~ ${argument_pattern[$kind]} ]]; then
+    echo "${0##*/}: $kind ${1@Q}: expected ${argument_kind[$kind]}; $message (see --help)" >&2
     exit 2
   fi
 }
@@ -91,6 +126,8 @@ add_flags() {
   done
 }
 
+# exec: a signal sent to the script's PID (kill, a supervisor, docker stop
+# where the script is PID 1) reaches Python, which keeps what it finished.
 run_example() {
-  "$python" "$here/examples/driver.py" "$@"
+  exec "$python" "$here/examples/driver.py" "$@"
 }

@@ -107,3 +107,33 @@ def test_sampler_points_at_the_programs(tmp_path):
     bare = subprocess.run([sys.executable, str(ROOT / "sampler.py")], capture_output=True, text=True, timeout=60)
     assert bare.returncode == 2 and len(bare.stderr.strip().splitlines()) == 1
     assert "sampling_class.py" in bare.stderr
+
+
+@pytest.mark.parametrize("script", NUMBERED + CNNVIS + CNNPREF)
+def test_help_starts_with_the_usage_naming_required_and_optional_arguments(script, tmp_path):
+    """The first line says how to call it: the numbered scripts and the cnn-vis
+    examples through examples/usage.sh (no script writes its own), the cnnpref
+    examples through argparse; each argument is explained as required or optional,
+    and a script that names a required argument refuses to run without it."""
+    result, _ = call(script, "--help", tmp_path)
+    lines = result.stdout.splitlines()
+    name = re.escape(Path(script).name)
+    if script.endswith(".py"):
+        assert re.match(rf"usage: {name} \[-h\]", lines[0]), lines[0]
+        return
+    assert "Usage:" not in (ROOT / script).read_text(), "the usage line comes from examples/usage.sh"
+    match = re.match(rf"Usage: (\./)?{name} \[-h\|--help\]((?: \S+)*)$", lines[0])
+    assert match, lines[0]
+    arguments = match.group(2).split()
+    for argument in arguments:
+        kind = "optional" if argument.startswith("[") else "required"
+        assert any(re.match(rf"  {re.escape(argument)} +{kind}: \w", line) for line in lines[1:]), \
+            f"{script}: the help does not explain {argument} as {kind}"
+    required = [argument for argument in arguments if not argument.startswith("[")]
+    if required:
+        bare = subprocess.run(command(script), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert bare.returncode == 2 and len(bare.stderr.splitlines()) == 1, bare.stderr
+    elif not arguments:
+        (tmp_path / "extra").mkdir()
+        result, _ = call(script, "extra", tmp_path / "extra")
+        assert result.returncode == 2 and "takes no arguments" in result.stderr, result.stderr

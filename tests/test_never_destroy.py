@@ -192,3 +192,107 @@ def test_a_rerun_with_a_wrong_path_leaves_the_earlier_chain(ppgn_environment, ru
                           capture_output=True, text=True)
     assert done.returncode == 2 and "typo.caffemodel" in done.stderr, done.stderr[-3000:]
     assert snapshot(tmp_path / CHAIN) == earlier
+
+
+# --- a numbered script stopped by its PID (issue 21) ------------------------------------
+
+
+def as_pid_1_prefix():
+    """A command prefix that runs a command as PID 1 of a new PID namespace,
+    as root or (where user namespaces are allowed) as anyone; None where
+    neither is allowed (a container: docker/test.sh checks `docker stop` there)."""
+    for prefix in (["unshare", "--pid", "--fork"], ["unshare", "--user", "--map-root-user", "--pid", "--fork"]):
+        try:
+            if subprocess.run([*prefix, "true"], capture_output=True, timeout=60).returncode == 0:
+                return prefix
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
+
+
+def group_alive(pgid):
+    """Whether any process of the process group `pgid` is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def only_child(pid, timeout=30):
+    """The one child of `pid`, once it has one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = f.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    raise AssertionError(f"{pid} started no child")
+
+
+@needs_caffe
+@pytest.mark.parametrize("as_pid_1", [False, True], ids=["kill -TERM PID", "PID 1 (unshare --pid --fork)"])
+def test_a_numbered_script_stopped_by_its_pid_stops_python_and_keeps_the_samples(as_pid_1, ppgn_environment,
+                                                                                 tmp_path, repo):
+    """SIGTERM sent to the script's PID alone (a supervisor; `docker stop`,
+    where it is PID 1 and ignores a signal it has no handler for) reaches the
+    sampler, which exits 143 keeping its chain's samples; no Python is left."""
+    argv = [str(repo / "1_class_conditional_sampling.sh"), "1"]
+    if as_pid_1:
+        prefix = as_pid_1_prefix()
+        if prefix is None:
+            pytest.skip("unshare may not make a PID namespace here (a container): docker/test.sh checks docker stop")
+        argv = [*prefix, *argv]
+    out = tmp_path / "output" / "fc8_chain_1_eps1_1e-5_eps3_1e-17"
+    env = dict(ppgn_environment, N_ITERS="1000000", OUTPUT_DIR=str(tmp_path / "output"), OPENBLAS_NUM_THREADS="1")
+    process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)  # its own process group, to find any orphan
+    try:
+        script = only_child(process.pid) if as_pid_1 else process.pid
+        deadline = time.monotonic() + 120
+        while len(glob.glob(str(out / "samples.new-*" / "*.jpg"))) < 3:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "the chain made no samples to keep"
+            time.sleep(0.05)
+        os.kill(script, signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("30 s after SIGTERM to the script, the sampler still runs (or holds its stderr)")
+        deadline = time.monotonic() + 30
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not group_alive(process.pid), "a process of the script is left running"
+    finally:
+        if group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 143 and "interrupted" in stderr, stderr[-3000:]
+    kept = sorted(os.listdir(out / "samples.partial"))
+    assert len(kept) >= 3 and kept == ["%05d.jpg" % (5 * i) for i in range(len(kept))]
+    assert not glob.glob(str(out / "samples.new-*"))
+
+
+def commands(script):
+    """The shell script's commands: its lines without comments, continuations joined."""
+    text = script.read_text().replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE_SCRIPTS = sorted(glob.glob("[1-7]_*.sh", root_dir=ROOT) + glob.glob("examples/cnn-vis/example*.sh", root_dir=ROOT))
+
+
+@pytest.mark.parametrize("script", EXAMPLE_SCRIPTS)
+def test_every_example_script_ends_by_becoming_its_python(script, repo):
+    """Python is started once, by the last command, which exec's it
+    (run_example in examples/numbered.sh, cnn_vis in examples/cnn-vis/common.sh):
+    nothing would run after it, and a signal to the script's PID reaches Python."""
+    lines = commands(repo / script)
+    starts = [line for line in lines if line.split()[0] in ("run_example", "cnn_vis") or " exec " in f" {line} "]
+    assert starts == [lines[-1]], f"{script}: Python is started by {starts}, not by its last command alone"
+    helpers = {name: commands(repo / "examples" / helper) for name, helper in
+               [("run_example", "numbered.sh"), ("cnn_vis", "cnn-vis/common.sh")]}
+    for name, body in helpers.items():
+        start = body.index(f"{name}() {{")
+        assert body[start + 1].startswith("exec "), f"{name} does not exec Python"

@@ -14,6 +14,7 @@ the pattern, without a traceback or a glog dump; and the earlier run's files
 are byte for byte as they were.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -270,6 +271,17 @@ ROWS_NEVER_DESTROY = [
      dict(SCRIPT, OUTPUT_DIR="{d_out_with_chain_1}", NET_WEIGHTS=TYPO)),
     ("never destroy PPGN script 6 missing weights", ["6_class_conditional_sampling_from_real_image.sh", "980"], 2,
      NOT_FOUND, dict(SCRIPT, OUTPUT_DIR="{d_out_with_chain_980}", NET_WEIGHTS=TYPO)),
+] + [
+    # a PPGN script's argument names its output folder: checked before any folder is made (issue 21); under
+    # an OUTPUT_DIR that is a file, a mkdir made first would fail instead
+    (f"never lose {script} argument {argument}", [script, argument], 2,
+     re.escape(f"{script}: {kind} '{argument}': expected "), dict(SCRIPT, OUTPUT_DIR="{c_a_file}/out"))
+    for script, kind, argument in [
+        ("1_class_conditional_sampling.sh", "UNIT", "../../x"),
+        ("4_hidden_conditional_sampling_placesCNN.sh", "UNIT", "../../x"),
+        ("2_class_conditional_sampling_many.sh", "EPSILON1", "../../x"),
+        ("5_caption_conditional_sampling.sh", "SENTENCE", "../../x"),
+        ("7_inpainting.sh", "UNIT", "1.5")]
 ]
 
 ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY

@@ -12,10 +12,13 @@
 # Arguments given to an example script go to cnn_vis.py after the example's
 # flags, so they override them (e.g. --target_layer, --final_size).
 set -e
+# shellcheck source=examples/usage.sh
+. "$(dirname "$0")/../usage.sh"
 for _arg in "$@"; do
   case $_arg in
-    -h|--help)  # the example's own comment, then these settings; nothing is run
-      echo "Usage: ${0##*/} [cnn_vis.py flags, which override the example's]"
+    -h|--help)  # the usage, the example's own comment, these settings; nothing is run
+      print_usage "${0##*/}" "[CNN_VIS_FLAG...]" "cnn_vis.py flags, which override the example's"
+      echo
       sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
       sed -n '/^#/!q;s/^# \{0,1\}//p' "$(dirname "$0")/common.sh"
       echo "Downloads on first use, where missing (nets/download.sh NAME): googlenet or googlenet_places, mean, images."
@@ -34,6 +37,8 @@ OUTPUT_DIR=${OUTPUT_DIR:-$ROOT/output/cnn-vis}
 export NETS_DIR
 mkdir -p "$OUTPUT_DIR"
 
+# exec, the example's last command: a signal sent to its PID (kill, a
+# supervisor, docker stop) reaches Python, which keeps what it finished.
 cnn_vis() {
-  "$PYTHON" "$ROOT/cnn_vis.py" "$@"
+  exec "$PYTHON" "$ROOT/cnn_vis.py" "$@"
 }
