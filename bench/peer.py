@@ -388,7 +388,8 @@ def report(acts, units, image_gradient):
 def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_size):
     """act_max.py's first iteration on Caffe, by its own functions: {the
     cropped images, the classifier's `layer` output, the image gradients,
-    the generator's diff x - x0, the code gradients}."""
+    the generator's diff x - x0, the code gradients} and the codes it
+    started from (one per unit)."""
     import act_max as ours
     from prefinput import nets
     from prefinput.steps import input_blob
@@ -396,6 +397,7 @@ def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_s
     nets.set_batch(generator, code_blob, len(units))
     nets.set_batch(net, data, len(units))
     generator.blobs[code_blob].data[...] = code
+    codes = generator.blobs[code_blob].data.copy()
     generator.forward()
     x0 = generator.blobs[image_blob].data.copy()
     inside = centre_crop(x0.shape, net.blobs[data].data.shape)
@@ -405,8 +407,8 @@ def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_s
         updated = x0.copy()
         updated[inside] = net.blobs[data].data
         ours.make_step_generator(generator, updated, x0, code_blob, image_blob, step_size, running)
-    return {"images": x0[inside].copy(), "acts": acts, "image_gradient": image_gradient, "diff": updated - x0,
-            "code_gradient": generator.blobs[code_blob].diff.copy()}
+    return {"codes": codes, "images": x0[inside].copy(), "acts": acts, "image_gradient": image_gradient,
+            "diff": updated - x0, "code_gradient": generator.blobs[code_blob].diff.copy()}
 
 
 # Largest relative difference at which the peer computes Caffe's function (float32 rounding in another order: 1e-6)
@@ -486,45 +488,55 @@ def agreement(net, generator, peer_classifier, peer_generator, code_blob, image_
               step_size):
     """One line: how far the peer's nets are from Caffe's on the inputs of
     act_max.py's first iteration, all `units` at once.  The verdict is layer
-    by layer, each peer layer given what Caffe's layer read (the classifier
-    from Caffe's images, the generator from the codes): the same function
-    when every layer's output and input gradient are within AGREEMENT.  End
-    to end, each net from Caffe's input, it also prints the differences of
-    the classifier's output and the image and code gradients; those can be
-    percents without any layer differing: one ReLU input within rounding of
-    0 (with the benchmark's random weights an fc7 unit's is -1.2e-6, against
-    terms that sum to 29 in magnitude) falls on either side as the kernels
-    round, in Caffe too (a random change of 1e-6 to 1e-5 in the image moved
-    Caffe's own image gradient by 0.7% to 8% in 8 of 12 tries).  The line names the ReLUs that decided
-    otherwise."""
+    by layer (by_layer), each peer layer given what Caffe's layer read: the
+    classifier's from Caffe's images, the generator's from the codes.  The
+    end-to-end differences follow (end_to_end); those can be percents
+    without any layer differing: a ReLU input within rounding of 0 (with the
+    benchmark's random weights an fc7 unit's is -1.2e-6, against terms that
+    sum to 29 in magnitude) falls on either side as the kernels round, in
+    Caffe too (a random change of 1e-6 to 1e-5 in the image moved Caffe's
+    own image gradient by 0.7% to 8% in 8 of 12 tries)."""
     caffe = caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_size)
     data, = peer_classifier.inputs
-    codes = np.repeat(code, len(units), axis=0).astype(np.float32)
     one_hot = np.zeros_like(caffe["acts"])
     one_hot[np.arange(len(units)), list(units)] = 1
-    layers = {f"{which} {name}": difference for which, differences in (
-        ("classifier", layer_differences(net, peer_classifier, {data: caffe["images"]}, layer, one_hot)),
-        ("generator", layer_differences(generator, peer_generator, {code_blob: codes}, image_blob, caffe["diff"])))
-        for name, difference in differences.items()}
-    worst = [max(layers, key=lambda name: layers[name][i]) for i in (0, 1)]
-    verdict = "the same function" if max(max(pair) for pair in layers.values()) <= AGREEMENT else \
-        f"NOT the same function (over {AGREEMENT:g}): its times are not comparable"
+    classifier = layer_differences(net, peer_classifier, {data: caffe["images"]}, layer, one_hot)
+    generated = layer_differences(generator, peer_generator, {code_blob: caffe["codes"]}, image_blob, caffe["diff"])
+    differences = {**{f"classifier {name}": pair for name, pair in classifier.items()},
+                   **{f"generator {name}": pair for name, pair in generated.items()}}
+    return (f"peer vs Caffe on the same inputs, {len(units)} units, {by_layer(differences)}; "
+            f"{end_to_end(net, generator, peer_classifier, peer_generator, code_blob, image_blob, layer, units, caffe)}"
+            f"; torch {torch.__version__}, {torch.get_num_threads()} threads")
 
-    acts, image_gradient = unit_gradient(peer_classifier, layer, torch.from_numpy(caffe["images"]), units)
+
+def by_layer(differences):
+    """The largest of layer_differences' figures, and the verdict: the same
+    function when no layer's is over AGREEMENT."""
+    worst = [max(differences, key=lambda name: differences[name][i]) for i in (0, 1)]
+    verdict = "the same function" if max(max(pair) for pair in differences.values()) <= AGREEMENT else \
+        f"NOT the same function (over {AGREEMENT:g}): its times are not comparable"
+    return (f"layer by layer: relative difference {differences[worst[0]][0]:.1g} (output, {worst[0]}), "
+            f"{differences[worst[1]][1]:.1g} (input gradient, {worst[1]}): {verdict}")
+
+
+def end_to_end(net, generator, peer_classifier, peer_generator, code_blob, image_blob, layer, units, caffe):
+    """How far the peer's classifier output, image gradients and code
+    gradients are from Caffe's (`caffe`: caffe_step's), each net from
+    Caffe's input; and the ReLUs that decided otherwise on the way."""
+    data, = peer_classifier.inputs
+    images = torch.from_numpy(caffe["images"])
+    acts, image_gradient = unit_gradient(peer_classifier, layer, images, units)
     with torch.enable_grad():
-        codes = torch.from_numpy(codes).requires_grad_()
+        codes = torch.from_numpy(caffe["codes"]).requires_grad_()
         generated = peer_generator({code_blob: codes}, end=image_blob)
     code_gradient, = torch.autograd.grad(generated[image_blob], codes, torch.from_numpy(caffe["diff"]))
     with torch.no_grad():
-        classified = peer_classifier({data: torch.from_numpy(caffe["images"])}, end=layer)
+        classified = peer_classifier({data: images}, end=layer)
     tipped = {**relu_decisions(net, peer_classifier, classified),
               **relu_decisions(generator, peer_generator, {blob: value.detach() for blob, value in generated.items()})}
-    sides = ", ".join(f"{count} of {blob}" for blob, count in tipped.items())
-    end_to_end = {what: relative_difference(ours.numpy(), caffe[what]) for what, ours in (
+    differences = {what: relative_difference(ours.numpy(), caffe[what]) for what, ours in (
         ("acts", acts), ("image_gradient", image_gradient), ("code_gradient", code_gradient))}
-    return (f"peer vs Caffe on the same inputs, {len(units)} units, layer by layer: relative difference "
-            f"{layers[worst[0]][0]:.1g} (output, {worst[0]}), {layers[worst[1]][1]:.1g} (input gradient, "
-            f"{worst[1]}): {verdict}; end to end: {end_to_end['acts']:.1g} ({layer}), "
-            f"{end_to_end['image_gradient']:.1g} (image gradient), {end_to_end['code_gradient']:.1g} (code gradient)"
-            + (f" (ReLU outputs on the other side of 0: {sides})" if tipped else "")
-            + f"; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    return (f"end to end: {differences['acts']:.1g} ({layer}), {differences['image_gradient']:.1g} (image "
+            f"gradient), {differences['code_gradient']:.1g} (code gradient)" + (
+                " (ReLU outputs on the other side of 0: " + ", ".join(
+                    f"{count} of {blob}" for blob, count in tipped.items()) + ")" if tipped else ""))

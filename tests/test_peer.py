@@ -5,6 +5,7 @@ the kernels torch would choose on other CPUs too; a layer it does not
 implement is one clear error."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -77,6 +78,36 @@ def test_an_unknown_layer_is_one_clear_error(tiny, tmp_path):
     with pytest.raises(peer.UnsupportedLayer, match=r"layer 'relu1' is a Sigmoid, which the peer does not "
                                                     r"implement \(it has Convolution, .*ReLU"):
         peer.load(str(changed), net)
+
+
+def agreement_line(tiny, change=None):
+    """bench's check of the peer (peer.agreement) on the tiny nets, 3 units;
+    `change(peer_classifier)` first, if given."""
+    import act_max
+    net = nets.load(*tiny["classifier"], weight_gradients=False)
+    generator = nets.load(*tiny["generator"], weight_gradients=False)
+    classifier = peer.load(tiny["classifier"][0], net)
+    if change:
+        change(classifier)
+    start = np.random.RandomState(0).normal(0, 1, (1, 64))
+    return peer.agreement(net, generator, classifier, peer.load(tiny["generator"][0], generator), "feat", "deconv0",
+                          "fc8", start, [1, 7, 3], 1.0)
+
+
+def test_the_benchmarks_check_finds_caffes_function(tiny):
+    line = agreement_line(tiny)
+    assert ": the same function; end to end: " in line
+    end_to_end = [float(figure) for figure in re.findall(r"([0-9.e+-]+) \((?:fc8|image gradient|code gradient)\)",
+                                                         line)]
+    assert len(end_to_end) == 3 and max(end_to_end) < TOLERANCE, line
+
+
+def test_the_benchmarks_check_names_a_layer_that_computes_otherwise(tiny):
+    def change(classifier):
+        conv2 = classifier.layers[classifier.names.index("conv2")]
+        conv2.weight.data *= 1.001
+
+    assert "(input gradient, classifier conv2): NOT the same function (over 0.0001)" in agreement_line(tiny, change)
 
 
 # A miniature CaffeNet: the layer types the tiny classifier lacks (LRN,
