@@ -10,7 +10,7 @@ benchmark's nets use (each with Caffe's semantics: Pooling's rounded-up
 output size, LRN across channels, ReLU's negative_slope, Reshape's 0 and -1)
 and a clear error for any other; the weights are copied from the loaded
 caffe.Net.  So the peer computes the same function as Caffe, which
-agreement() checks on every benchmark run.  Optional: torch comes from
+agreement() checks layer by layer on every benchmark run.  Optional: torch comes from
 bench/requirements-peer.txt.
 """
 import contextlib
