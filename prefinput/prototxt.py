@@ -2,7 +2,9 @@
 
 The patches are made on the parsed NetParameter (caffe_pb2), never on text,
 and written to a copy, `<name>.patched.prototxt`, whose header says what was
-changed; the upstream file stays untouched.  Where the copy goes:
+changed; the upstream file stays untouched.  A copy is used again only while
+its content is the one written (its sha256 is remembered in the cache, under
+verified/), so an edited or damaged copy is made again.  Where the copy goes:
 
     under NETS_DIR      beside the source (the models folder the harness
                         downloads into; other options than the defaults add a
@@ -71,14 +73,42 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     source_text = _read(src)
     stamp = _stamp(_sha256(source_text), options)
     dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
-    if _stamp_of(dst) == stamp:
+    record = _content_record(dst, stamp)
+    written = _read_record(record)
+    if written and _sha256_of_file(dst) == written:
         return dst
     net, notes = parse(source_text, src)
     notes += apply(net, **options)
     header = [f"# Patched copy of {src}, made by prefinput.prototxt; the upstream file is untouched.",
               *(f"# - {note}" for note in notes), _MARK + stamp]
-    _write(dst, "\n".join(header) + "\n" + text_format.MessageToString(net))
+    text = "\n".join(header) + "\n" + text_format.MessageToString(net)
+    _write(dst, text)
+    _remember_content(record, _sha256(text))
     return dst
+
+
+def _content_record(dst, stamp):
+    """Where the sha256 of the copy `dst` made from `stamp` is remembered."""
+    return os.path.join(cache_dir(), "verified", _sha256(json.dumps([stamp, os.path.abspath(dst)])))
+
+
+def _read_record(record):
+    try:
+        with open(record) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _remember_content(record, digest):
+    """Remember a copy's sha256; a cache that cannot be written only costs
+    the next run the patch again."""
+    try:
+        os.makedirs(os.path.dirname(record), exist_ok=True)
+        with atomic_path(record) as tmp, open(tmp, "w") as f:
+            f.write(digest + "\n")
+    except OSError:
+        pass
 
 
 def _stamp(source_sha256, options):
@@ -284,10 +314,17 @@ def _weigh_outputs(net):
 
 def input_batch_sizes(net):
     """The first dimension of each input, whatever form the inputs take."""
-    shapes = [list(net.input_dim[i:i + 4]) for i in range(0, len(net.input_dim), 4)]
-    shapes += [list(shape.dim) for shape in net.input_shape]
-    shapes += [list(shape.dim) for layer in net.layer if layer.type == "Input" for shape in layer.input_param.shape]
-    return [shape[0] for shape in shapes if shape]
+    return [shape[0] for _name, shape in input_shapes(net) if shape]
+
+
+def input_shapes(net):
+    """(name, [dim, ...]) of each input, whatever form the inputs take."""
+    shapes = [(net.input[i // 4] if i // 4 < len(net.input) else "?", list(net.input_dim[i:i + 4]))
+              for i in range(0, len(net.input_dim), 4)]
+    shapes += [(name, list(shape.dim)) for name, shape in zip(net.input, net.input_shape)]
+    shapes += [(top, list(shape.dim)) for layer in net.layer if layer.type == "Input"
+               for top, shape in zip(layer.top, layer.input_param.shape)]
+    return shapes
 
 
 def set_batch_size(net, n):
@@ -406,17 +443,13 @@ def _writable(directory):
     return os.access(directory, os.W_OK) and (os.geteuid() != 0 or bool(mode & 0o200))
 
 
-def _stamp_of(path):
+def _sha256_of_file(path):
+    """The sha256 of the text file at `path`, or None where it cannot be read."""
     try:
-        with open(path) as f:
-            for line in f:
-                if not line.startswith("#"):
-                    return None
-                if line.startswith(_MARK):
-                    return line[len(_MARK):].strip()
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
     except OSError:
         return None
-    return None
 
 
 def _read(path):
