@@ -164,7 +164,7 @@ def extract(archive, member, dest, *, checksums=()):
                         _copy(src, out)
             else:
                 raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
-    except (OSError, zipfile.BadZipFile, tarfile.TarError) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise DownloadError(f"{os.path.basename(archive)}: cannot extract {member}: {_reason(error)}") from None
     verify(part, checksums, keep_bad_as=dest + ".bad")
     os.replace(part, dest)

@@ -499,7 +499,9 @@ def check_weights(m, relative, path, root, progress=True):
     from prefinput import prototxt
     folder = os.path.dirname(relative)
     definitions = [f for f in m.files if os.path.dirname(f.dest) == folder and f.dest.endswith(DEFINITIONS)]
-    fetch(m, [f for f in definitions if not os.path.exists(os.path.join(root, f.dest))], root, progress)
+    missing = [f for f in definitions if not os.path.exists(os.path.join(root, f.dest))]
+    if missing:
+        fetch(m, missing, root, progress)
     errors = []
     for f in definitions:
         try:

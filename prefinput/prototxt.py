@@ -2,9 +2,10 @@
 
 The patches are made on the parsed NetParameter (caffe_pb2), never on text,
 and written to a copy, `<name>.patched.prototxt`, whose header says what was
-changed; the upstream file stays untouched.  A copy is used again only while
-its content is the one written (its sha256 is remembered in the cache, under
-verified/), so an edited or damaged copy is made again.  Where the copy goes:
+changed, with the sha256 of the rest; the upstream file stays untouched.  A
+copy is used again only while its stamp is current and its content hashes
+to that sha256, so an edited or damaged copy is made again.  Where the copy
+goes:
 
     under NETS_DIR      beside the source (the models folder the harness
                         downloads into; other options than the defaults add a
@@ -42,6 +43,7 @@ Old (V0/V1) definitions are upgraded first with Caffe's own
 `upgrade_net_proto_text`.
 """
 import hashlib
+import itertools
 import json
 import os
 import pathlib
@@ -57,6 +59,7 @@ from prefinput.files import atomic_path, cache_folder
 
 PATCH_VERSION = 1
 _MARK = "# prefinput-patch "
+_BODY = "body-sha256:"
 
 
 def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch=True,
@@ -73,42 +76,15 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     source_text = _read(src)
     stamp = _stamp(_sha256(source_text), options)
     dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
-    record = _content_record(dst, stamp)
-    written = _read_record(record)
-    if written and _sha256_of_file(dst) == written:
+    if _verified_stamp(dst) == stamp:
         return dst
     net, notes = parse(source_text, src)
     notes += apply(net, **options)
+    body = text_format.MessageToString(net)
     header = [f"# Patched copy of {src}, made by prefinput.prototxt; the upstream file is untouched.",
-              *(f"# - {note}" for note in notes), _MARK + stamp]
-    text = "\n".join(header) + "\n" + text_format.MessageToString(net)
-    _write(dst, text)
-    _remember_content(record, _sha256(text))
+              *(f"# - {note}" for note in notes), f"{_MARK}{stamp} {_BODY}{_sha256(body)}"]
+    _write(dst, "\n".join(header) + "\n" + body)
     return dst
-
-
-def _content_record(dst, stamp):
-    """Where the sha256 of the copy `dst` made from `stamp` is remembered."""
-    return os.path.join(cache_dir(), "verified", _sha256(json.dumps([stamp, os.path.abspath(dst)])))
-
-
-def _read_record(record):
-    try:
-        with open(record) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _remember_content(record, digest):
-    """Remember a copy's sha256; a cache that cannot be written only costs
-    the next run the patch again."""
-    try:
-        os.makedirs(os.path.dirname(record), exist_ok=True)
-        with atomic_path(record) as tmp, open(tmp, "w") as f:
-            f.write(digest + "\n")
-    except OSError:
-        pass
 
 
 def _stamp(source_sha256, options):
@@ -443,13 +419,22 @@ def _writable(directory):
     return os.access(directory, os.W_OK) and (os.geteuid() != 0 or bool(mode & 0o200))
 
 
-def _sha256_of_file(path):
-    """The sha256 of the text file at `path`, or None where it cannot be read."""
+def _verified_stamp(path):
+    """The stamp of the patched copy at `path` if its body is the one written
+    (the sha256 beside the stamp), else None: an edited copy is made again."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
         return None
+    lines = text.split("\n")
+    header = list(itertools.takewhile(lambda line: line.startswith("#"), lines))
+    marks = [line[len(_MARK):] for line in header if line.startswith(_MARK)]
+    if len(marks) != 1 or f" {_BODY}" not in marks[0]:
+        return None
+    stamp, digest = marks[0].rsplit(f" {_BODY}", 1)
+    body = "\n".join(lines[len(header):])
+    return stamp if _sha256(body) == digest else None
 
 
 def _read(path):

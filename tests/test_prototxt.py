@@ -265,6 +265,22 @@ def test_the_copy_beside_a_source_is_rewritten_only_when_stale(tmp_path):
     assert parsed(path).input_dim == [1, 3, 8, 8]
 
 
+@pytest.mark.parametrize("folder", ["nets", "own"])  # the copy beside the source, or in the cache
+@pytest.mark.parametrize("edit", ["a layer appended", "force_backward removed", "stamp copied onto other text"])
+def test_an_edited_copy_is_made_again(tmp_path, folder, edit):
+    src = write(tmp_path / folder / "c.prototxt", classifier_layers())
+    path = prototxt.patch(src)
+    good = open(path).read()
+    header = "\n".join(line for line in good.splitlines() if line.startswith("#"))
+    edited = {"a layer appended": good + 'layer { name: "extra" type: "ReLU" bottom: "out" top: "out" }\n',
+              "force_backward removed": good.replace("force_backward: true\n", ""),
+              "stamp copied onto other text": header + "\n" + str(with_input_dim(classifier_layers()))}[edit]
+    assert edited != good
+    with open(path, "w") as f:
+        f.write(edited)
+    assert prototxt.patch(src) == path and open(path).read() == good
+
+
 def test_the_same_content_in_two_folders_shares_one_cached_copy(tmp_path):
     first = write(tmp_path / "a" / "deploy.prototxt", classifier_layers())
     second = write(tmp_path / "b" / "deploy.prototxt", classifier_layers())

@@ -309,7 +309,8 @@ ROWS_CAFFE = [
     ("caffe act_max Python layer", [*ACT_MAX, "--unit", "1", "--net_definition", "{e_python_layer}"], 2, PYTHON),
     ("caffe cnn_vis Python layer", [*CNN_VIS_RUNS, "--deploy_txt", "{e_python_layer}"], 2, PYTHON),
     ("caffe cnn_vis batch_size over INT_MAX", [*CNN_VIS_RUNS, "--batch_size", "2000000"], 2,
-     r"error: --batch_size 2000000: too large for Caffe \(.*blob size exceeds INT_MAX\); give a smaller --batch_size$"),
+     r"error: --batch_size 2000000: the input data is 2000000x3x27x27, more than the 2147483647 values a Caffe blob "
+     r"holds; give a smaller --batch_size$"),
 ]
 
 ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE
