@@ -145,29 +145,35 @@ def extract(archive, member, dest, *, checksums=()):
     part = dest + ".part"
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     try:
-        with _removed_on_failure(part):
-            if zipfile.is_zipfile(archive):
-                with zipfile.ZipFile(archive) as z:
-                    name = _pick(archive, [i.filename for i in z.infolist() if not i.is_dir()], member)
-                    _check_space(archive, name, z.getinfo(name).file_size, dest)
-                    with z.open(name) as src, open(part, "wb") as out:
-                        _copy(src, out)
-            elif tarfile.is_tarfile(archive):
-                with tarfile.open(archive) as t:
-                    infos = [i for i in t.getmembers() if not i.isdir()]
-                    name = _pick(archive, [i.name for i in infos], member)
-                    info = next(i for i in infos if i.name == name)
-                    if not info.isfile():
-                        raise DownloadError(f"{os.path.basename(archive)}: member {name} is not a plain file")
-                    _check_space(archive, name, info.size, dest)
-                    with t.extractfile(info) as src, open(part, "wb") as out:
-                        _copy(src, out)
-            else:
-                raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
+        with _member(archive, member, dest) as src, _removed_on_failure(part), open(part, "wb") as out:
+            _copy(src, out)
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise DownloadError(f"{os.path.basename(archive)}: cannot extract {member}: {_reason(error)}") from None
     verify(part, checksums, keep_bad_as=dest + ".bad")
     os.replace(part, dest)
+
+
+@contextlib.contextmanager
+def _member(archive, member, dest):
+    """The archive's member `member`, open for reading, once it passed the checks of extract."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            name = _pick(archive, [i.filename for i in z.infolist() if not i.is_dir()], member)
+            _check_space(archive, name, z.getinfo(name).file_size, dest)
+            with z.open(name) as src:
+                yield src
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            infos = [i for i in t.getmembers() if not i.isdir()]
+            name = _pick(archive, [i.name for i in infos], member)
+            info = next(i for i in infos if i.name == name)
+            if not info.isfile():
+                raise DownloadError(f"{os.path.basename(archive)}: member {name} is not a plain file")
+            _check_space(archive, name, info.size, dest)
+            with t.extractfile(info) as src:
+                yield src
+    else:
+        raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
 
 
 @contextlib.contextmanager

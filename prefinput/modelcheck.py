@@ -38,12 +38,10 @@ from prefinput.files import atomic_path, cache_folder
 
 CHECK_VERSION = 2
 RACY_SECONDS = 2
-MAX_BYTES = 2**31 - 1  # Caffe's CodedInputStream limit (INT_MAX): it aborts on a larger file
-INT_MAX = 2**31 - 1    # the most values a Caffe blob holds
+INT_MAX = 2**31 - 1  # the most values a Caffe blob holds
+MAX_BYTES = INT_MAX  # Caffe's CodedInputStream limit: it aborts on a larger file
 PYTHON_LAYERS = "PREFINPUT_ALLOW_PYTHON_LAYERS"
 ALLOW_FLAG = "--allow_python_layers"
-
-
 SMALLER = "make the net, its input or the batch smaller"
 
 
@@ -125,15 +123,24 @@ def check_in_child(patched, weights, definition, allowed):
     env = dict(os.environ, GLOG_minloglevel="0", GLOG_logtostderr="1",
                PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env)
-    stdout = done.stdout.decode("utf-8", "replace").strip().splitlines()
-    if done.returncode == 0 and stdout:
-        outcome = json.loads(stdout[-1])
+    outcome = _outcome(done.stdout) if done.returncode == 0 else None
+    if outcome:
         if "too_large" in outcome:
             raise TooLarge(definition, outcome["too_large"])
         if "error" in outcome:
             raise UserError(outcome["error"])
         return outcome["bytes"]
     raise caffe_refusal(done.stderr.decode("utf-8", "replace"), done.returncode, definition)
+
+
+def _outcome(stdout):
+    """The child's verdict, its last line of output (a JSON object), or None."""
+    lines = stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        outcome = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return None
+    return outcome if isinstance(outcome, dict) and outcome.keys() & {"bytes", "error", "too_large"} else None
 
 
 GLOG_FATAL = re.compile(r"^F\d{4,8} [\d:.]+\s+\d+ ([^\]]+)\] (.*)$", re.MULTILINE)
@@ -172,9 +179,10 @@ def net_bytes(net, batch=None, what="the net"):
     values and gradients, 4 bytes each; with `batch`, as it would need once
     reshaped to `batch` items (the blobs whose first axis is the batch
     scaled).  A blob over INT_MAX values is TooLarge, said of `what`."""
-    now = net.blobs[net.inputs[0]].shape[0] if batch and net.inputs else None
+    names, blobs = list(net._blob_names), list(net._blobs)  # pycaffe's or the bare module's Net
+    now = blobs[net._inputs[0]].shape[0] if batch and len(net._inputs) else None
     total = 0
-    for name, blob in net.blobs.items():
+    for name, blob in zip(names, blobs):
         count = blob.count
         if batch and blob.shape and blob.shape[0] == now and now:
             count = count // now * batch
@@ -251,13 +259,13 @@ def child_main(argv=None):
 
 def build_and_compare(patched, weights, definition, allowed):
     """The net `patched` built, `weights` compared with it and loaded; the bytes it needs."""
+    _caffe, caffe_pb2 = bare_caffe()
     param = _parse(patched)
     if not allowed:
         refuse_python_layers(param, definition)
     check_inputs(param, definition)
     limit_memory()
-    import caffe
-    net = caffe.Net(patched, caffe.TEST)
+    net = _caffe.Net(patched, caffe_pb2.TEST)
     needed = net_bytes(net)
     if weights:
         names = source_layer_names(definition)
@@ -265,6 +273,25 @@ def build_and_compare(patched, weights, definition, allowed):
         net.copy_from(weights)
         check_values(net, names, weights)
     return needed
+
+
+def bare_caffe():
+    """pycaffe's compiled module and caffe_pb2, imported without pycaffe's
+    __init__ (which imports scikit-image: a second of the check's start)."""
+    import importlib.util
+    folder = importlib.util.find_spec("caffe").submodule_search_locations[0]
+    sys.path[:0] = [folder, os.path.join(folder, "proto")]
+    import _caffe
+    import caffe_pb2
+    return _caffe, caffe_pb2
+
+
+def _caffe_pb2():
+    """caffe_pb2: the bare one in the child, else pycaffe's."""
+    if "caffe_pb2" in sys.modules:
+        return sys.modules["caffe_pb2"]
+    from caffe.proto import caffe_pb2
+    return caffe_pb2
 
 
 def refuse_python_layers(param, definition):
@@ -323,7 +350,6 @@ def check_values(net, names, weights):
 def read_weights(path):
     """{layer name: [[(shape, legacy, values, diffs) per blob] per layer of the name]} of the caffemodel
     at `path` (V1 layers too, as Caffe upgrades them), or a one-line error."""
-    from caffe.proto import caffe_pb2
     from google.protobuf.message import DecodeError
     size = os.path.getsize(path)
     if size == 0:
@@ -333,7 +359,7 @@ def read_weights(path):
                         f"give the right .caffemodel")
     with open(path, "rb") as f:
         data = f.read()
-    net = caffe_pb2.NetParameter()
+    net = _caffe_pb2().NetParameter()
     try:
         net.ParseFromString(data)
     except (DecodeError, RecursionError, ValueError):
@@ -380,9 +406,8 @@ def source_layer_names(definition):
 
 
 def _parse(definition):
-    from caffe.proto import caffe_pb2
     from google.protobuf import text_format
-    net = caffe_pb2.NetParameter()
+    net = _caffe_pb2().NetParameter()
     with open(definition) as f:  # read and parsed already by prototxt.patch
         text_format.Merge(f.read(), net)
     return net
