@@ -305,8 +305,12 @@ def refuse_python_layers(param, definition):
 def limit_memory():
     """Let this process allocate no more than is available, so that a net too
     large fails here (Caffe's allocation check) and not by swapping or the
-    kernel's OOM killer."""
+    kernel's OOM killer.  Not with a CUDA build: CUDA reserves far more
+    address space than it uses."""
     import resource
+    with open("/proc/self/maps") as maps:
+        if "libcudart" in maps.read():
+            return
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = _vm_size() + available_memory()
     if hard == resource.RLIM_INFINITY or limit < hard:
