@@ -539,7 +539,7 @@ def install(m, source, root=None):
             except download.DownloadError as error:
                 raise download.DownloadError(f"{error}; it is not the registry's {relative}") from None
             if not checksums and relative.endswith(".caffemodel"):
-                check_weights(m, relative, temporary, root, progress=False)
+                check_weights(m, relative, source, root, progress=False)
         if not isinstance(item, Archive):
             if not checksums:
                 record(root, relative, dest)
