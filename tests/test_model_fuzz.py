@@ -151,7 +151,7 @@ ROWS = [
      TOO_LARGE.format(layer="fc6", what="allocation"), 4),
     ("blobs over the memory limit", replace("dim: 1\n", "dim: 400000\n"), None,
      r"^-c: error: \S*\.prototxt: the net needs about \d+\.\d GB of memory \(its blobs' values and gradients\), more "
-     r"than the \d+\.\d GB available; make the net, its input or the batch smaller$", 4),
+     r"than the \d+(\.\d)? [GM]B available; make the net, its input or the batch smaller$", 4),
     ("a NaN in the weights", None, weights_with("conv2", math.nan),
      r"^-c: error: conv2: the weights in \S*\.caffemodel are broken: blob 0 holds NaN or infinite values; fetch the "
      r"caffemodel again or fix the model$"),
