@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import collage, models, nets
+from prefinput import collage, modelcheck, models, nets
 from prefinput.cli import ArgumentParser, FiniteFloat, UserError, add_setting_flags, optional_path, print_settings, run
 from prefinput.files import atomic_folder, atomic_path, check_folder
 from prefinput.image import read_rgb, save_image
@@ -122,7 +122,7 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
             generator.forward(**{gen_in_layer: src.data})
             x0 = generator.blobs[gen_out_layer].data
             cropped_x0 = x0.copy()[inside]
-            check_finite(cropped_x0, "image", i, DIVERGED)
+            check_finite(x0, "image", i, DIVERGED)  # all of it: x - x0 goes back into the generator
 
             # 2-3. the classifier's gradient at each unit moves its image to x
             grad_norm_net, acts = make_step_net(net, o["layer"], units, cropped_x0, xy, step_size, running)
@@ -191,6 +191,7 @@ def parse_args(argv=None):
     parser.add_argument("--save_raw", action="store_true",
                         help="also write <image minus .jpg>.npz: the float32 BGR image and the final code")
     parser.add_argument("--offline", action="store_true", help="never download a missing model")
+    modelcheck.add_python_layer_flag(parser)
     args = parser.parse_args(argv)
     if args.end_lr < 0:  # default to a constant learning rate
         args.end_lr = args.start_lr
@@ -271,6 +272,7 @@ def load_nets(args):
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
         nets.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
+    nets.check_batch([generator, net], min(args.batch, len(args.unit)), "--batch")
     for unit in args.unit:
         check_unit(net, args.act_layer, unit, args.xy)
     nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input

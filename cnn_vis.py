@@ -19,7 +19,7 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import examples, models, nets
+from prefinput import examples, modelcheck, models, nets
 from prefinput.cli import ArgumentParser, FiniteFloat, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
@@ -127,6 +127,7 @@ def build_parser():
     add('--save_raw', action='store_true',
         help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
     parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
+    modelcheck.add_python_layer_flag(parser)
     return parser
 
 
@@ -206,7 +207,13 @@ def setup_net(args):
     if gpu:
         caffe.set_device(args.gpu)
     # A patched copy of the definition: force_backward, and the batch size on its input.
-    net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+    try:
+        net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+    except modelcheck.TooLarge as error:
+        if args.batch_size == 1:
+            raise
+        raise modelcheck.TooLarge('--batch_size %d' % args.batch_size, error.reason,
+                                  'give a smaller --batch_size') from None
     if args.target_layer not in net.blobs:
         raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
                         "googlenet_layers.txt)" % args.target_layer)

@@ -21,6 +21,8 @@ from prefinput.cli import UserError, run
 from prefinput.results import Frame, Result
 from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
 
+DIVERGED = "try a smaller --lr or --epsilon1, --epsilon2, --epsilon3"
+
 
 class Sampler:
 
@@ -79,7 +81,7 @@ class Sampler:
             condition = conditions[condition_idx]
 
             # 1. The epsilon1 term: d log p(h) / dh
-            check_finite(h, "code", i, "try a smaller --lr or --epsilon1, --epsilon2, --epsilon3")
+            check_finite(h, "code", i, DIVERGED)
             d_prior = self.h_autoencoder_grad(h=h, generator=image_generator, encoder=image_encoder,
                                               gen_in_layer=gen_in_layer, gen_out_layer=gen_out_layer,
                                               code_layer=code_layer, inpainting=inpainting)
@@ -105,6 +107,7 @@ class Sampler:
                                                         start=gen_in_layer, end=gen_out_layer)
 
             # ... and on through the generator to h: d log p(y|h) / dh
+            check_finite(d_condition_x, "image gradient", i, DIVERGED)  # it goes back into the generator
             d_condition_x256 = np.zeros_like(x)
             d_condition_x256[inside] = d_condition_x.copy()
             d_condition = self.backward_from_x_to_h(generator=image_generator, diff=d_condition_x256,

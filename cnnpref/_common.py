@@ -153,6 +153,7 @@ def minimize_units(net, layer, feature_mask, feature_weight, x0, bounds, maxiter
         check_finite(img, 'image', t, DIVERGED)
         save(t, img)
         features, grad = gradient_at_image(net, layer, img, feat_grad)
+        check_finite(grad, 'image gradient', t, DIVERGED)  # it may go back into a generator
         loss = units_loss(features, feature_mask, feature_weight)
         return loss, code_gradient(grad).flatten().astype(np.float64)
 

@@ -64,6 +64,7 @@ def generate_image(net_gen, net, layer, feature_mask,
 
         check_finite(img, 'image', t + 1, DIVERGED)
         features, img_grad = gradient_at_image(net, layer, img, feat_grad)
+        check_finite(img_grad, 'image gradient', t + 1, DIVERGED)  # it goes back into the generator
         g = normalise_gradient(generator.code_gradient(img_grad))
         delta_feat_gen = delta_feat_gen * momentum + g
         feat_gen = feat_gen - lr * delta_feat_gen

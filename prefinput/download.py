@@ -6,10 +6,12 @@ complete and matching all its checksums.  A file with a wrong checksum is kept
 aside as `<dest>.bad` and never installed.  Only the standard library's
 urllib is used, plus tqdm for the progress bar on stderr.
 """
+import contextlib
 import hashlib
 import http.client
 import os
 import re
+import shutil
 import sys
 import tarfile
 import urllib.error
@@ -138,30 +140,59 @@ def _reason(reason):
 def extract(archive, member, dest, *, checksums=()):
     """Write archive member `member` (its path, or a unique base name) to
     `dest` through `<dest>.part`; refuse archives holding absolute or `..`
-    paths, and members that are not plain files."""
+    paths, members that are not plain files, and members larger than the
+    free space (the `.part` of an extraction that fails is removed)."""
     part = dest + ".part"
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                name = _pick(archive, [i.filename for i in z.infolist() if not i.is_dir()], member)
-                with z.open(name) as src, open(part, "wb") as out:
-                    _copy(src, out)
-        elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as t:
-                infos = [i for i in t.getmembers() if not i.isdir()]
-                name = _pick(archive, [i.name for i in infos], member)
-                info = next(i for i in infos if i.name == name)
-                if not info.isfile():
-                    raise DownloadError(f"{os.path.basename(archive)}: member {name} is not a plain file")
-                with t.extractfile(info) as src, open(part, "wb") as out:
-                    _copy(src, out)
-        else:
-            raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
-    except (OSError, zipfile.BadZipFile, tarfile.TarError) as error:
+        with _member(archive, member, dest) as src, _removed_on_failure(part), open(part, "wb") as out:
+            _copy(src, out)
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise DownloadError(f"{os.path.basename(archive)}: cannot extract {member}: {_reason(error)}") from None
     verify(part, checksums, keep_bad_as=dest + ".bad")
     os.replace(part, dest)
+
+
+@contextlib.contextmanager
+def _member(archive, member, dest):
+    """The archive's member `member`, open for reading, once it passed the checks of extract."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            name = _pick(archive, [i.filename for i in z.infolist() if not i.is_dir()], member)
+            _check_space(archive, name, z.getinfo(name).file_size, dest)
+            with z.open(name) as src:
+                yield src
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            infos = [i for i in t.getmembers() if not i.isdir()]
+            name = _pick(archive, [i.name for i in infos], member)
+            info = next(i for i in infos if i.name == name)
+            if not info.isfile():
+                raise DownloadError(f"{os.path.basename(archive)}: member {name} is not a plain file")
+            _check_space(archive, name, info.size, dest)
+            with t.extractfile(info) as src:
+                yield src
+    else:
+        raise DownloadError(f"{os.path.basename(archive)} is neither a zip nor a tar archive")
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path):
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        raise
+
+
+def _check_space(archive, name, size, dest):
+    """Refuse a member larger than the free space where it goes (the size the archive declares
+    is all that zipfile and tarfile read)."""
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(dest))).free
+    if size > free:
+        raise DownloadError(f"{os.path.basename(archive)}: {name} needs {size} bytes, only {free} are free in "
+                            f"{os.path.dirname(os.path.abspath(dest))}; free some space or set NETS_DIR elsewhere")
 
 
 def unsafe_member(name):

@@ -5,7 +5,10 @@ originals' download scripts name), mirrors tried after them, its size, its
 checksums (all must match) and where it goes under settings.nets_dir.  Prototxts and data files come from the original
 GitHub repositories at pinned commits.  Files without a published checksum
 get theirs recorded at first download, in `<nets_dir>/RECORDED.sha256`, and
-are verified against it afterwards.
+are verified against it afterwards; a checksum is recorded only once the file
+passed every check (an archive's members extracted safely, a caffemodel
+parsed and fitting its definition), and a refused file is kept aside as
+`<dest>.bad`, where no later fetch looks.
 
     python -m prefinput.models NAME... | all     fetch (what is missing)
     python -m prefinput.models --list            present / missing / corrupt
@@ -31,6 +34,7 @@ from prefinput.cli import ArgumentParser, UserError, run, setting
 from prefinput.files import atomic_path
 
 RECORD = "RECORDED.sha256"
+DEFINITIONS = (".prototxt", ".protxt")
 FETCH_COMMAND = os.environ.get("PREFINPUT_FETCH_COMMAND") or "nets/download.sh"
 
 REPOS = {  # short name: (GitHub repository, pinned commit)
@@ -404,7 +408,7 @@ def fetch(m, files=None, root=None, progress=True):
         if _in_place(f, root):
             continue  # present, or extracted with an earlier file of its archive
         try:
-            done += _install_from_archive(m, f.archive, root, progress) if f.archive else [_install(f, root, progress)]
+            done += _install_from_archive(m, f.archive, root, progress) if f.archive else [_install(f, root, progress, m)]
         except download.DownloadError as error:
             raise UserError(f"{m.name}: {error}; {fetch_elsewhere(m, f)}") from None
     return done
@@ -423,34 +427,89 @@ def _in_place(f, root):
     return False
 
 
-def _install(f, root, progress):
+def _install(f, root, progress, m):
     dest = os.path.join(root, f.dest)
     checksums = expected_checksums(f, f.dest, root)
     download.fetch(mirrored(f.urls + f.mirrors), dest, checksums=checksums, label=f.dest, progress=progress)
     if not checksums:
-        record(root, f.dest, dest)
+        try:
+            _accept(m, [f.dest], root, progress)
+        except download.DownloadError as error:
+            raise _set_aside(root, [f.dest], error) from None
     return dest
 
 
 def _install_from_archive(m, archive, root, progress):
-    """Download `archive` (unless a verified copy is there), extract every
-    registry file it holds that is missing, then delete it."""
+    """Download `archive` (unless a copy is there, put by --install), extract
+    every registry file it holds that is missing, then delete it; the
+    checksums of it and its members are recorded only once all passed."""
     relative = f"downloads/{archive.name}"
     path = os.path.join(root, relative)
-    if not os.path.exists(path):  # else verified already, left by an extraction that failed or by --install
-        _install(File(relative, archive.urls, archive.size, archive.checksums), root, progress)
-    done = []
-    for f in m.files:
-        dest = os.path.join(root, f.dest)
-        if f.archive != archive or os.path.exists(dest):
-            continue
-        checksums = expected_checksums(f, f.dest, root)
-        download.extract(path, f.member, dest, checksums=checksums)
-        if not checksums:
-            record(root, f.dest, dest)
-        done.append(dest)
+    if not os.path.exists(path):
+        download.fetch(mirrored(archive.urls), path, checksums=expected_checksums(archive, relative, root),
+                       label=relative, progress=progress)
+    extracted = []
+    try:
+        for f in m.files:
+            if f.archive == archive and not os.path.exists(os.path.join(root, f.dest)):
+                download.extract(path, f.member, os.path.join(root, f.dest),
+                                 checksums=expected_checksums(f, f.dest, root))
+                extracted.append(f.dest)
+        unknown = [item for item in [relative, *extracted] if not expected_checksums(_item(m, item), item, root)]
+        _accept(m, unknown, root, progress)
+    except (download.DownloadError, UserError) as error:
+        raise _set_aside(root, [relative, *extracted], error) from None
     os.remove(path)
-    return done
+    return [os.path.join(root, dest) for dest in extracted]
+
+
+def _set_aside(root, relatives, error):
+    """Move the refused files `relatives` aside as `.bad`, where no fetch
+    looks; the DownloadError saying so."""
+    for relative in relatives:
+        os.replace(os.path.join(root, relative), os.path.join(root, relative + ".bad"))
+    return download.DownloadError(f"{error}; kept aside as {os.path.join(root, relatives[0])}.bad")
+
+
+def _item(m, relative):
+    """The File or Archive of model `m` installed at `relative`."""
+    for f in m.files:
+        if f.dest == relative:
+            return f
+        if f.archive and relative == f"downloads/{f.archive.name}":
+            return f.archive
+    raise KeyError(relative)
+
+
+def _accept(m, relatives, root, progress):
+    """Record the sha256s of the new files `relatives` of model `m`, none of
+    which has a known checksum, once the caffemodels among them parse and fit
+    a definition of the model (else a DownloadError, nothing recorded)."""
+    for relative in relatives:
+        if relative.endswith(".caffemodel"):
+            check_weights(m, relative, os.path.join(root, relative), root, progress)
+    for relative in relatives:
+        record(root, relative, os.path.join(root, relative))
+
+
+def check_weights(m, relative, path, root, progress=True):
+    """Stop with a DownloadError unless the caffemodel at `path` (model `m`'s
+    file `relative`) fits one of the model's definitions in its folder
+    (fetched first where missing)."""
+    from prefinput import prototxt
+    folder = os.path.dirname(relative)
+    definitions = [f for f in m.files if os.path.dirname(f.dest) == folder and f.dest.endswith(DEFINITIONS)]
+    missing = [f for f in definitions if not os.path.exists(os.path.join(root, f.dest))]
+    if missing:
+        fetch(m, missing, root, progress)
+    errors = []
+    for f in definitions:
+        try:
+            modelcheck.check(prototxt.patch(os.path.join(root, f.dest)), path, os.path.join(root, f.dest))
+            return
+        except UserError as error:
+            errors.append(str(error))
+    raise download.DownloadError(f"{relative} is not weights for {m.name}: {errors[0] if errors else 'no definition'}")
 
 
 def install(m, source, root=None):
@@ -472,20 +531,22 @@ def install(m, source, root=None):
     checksums = expected_checksums(item, relative, root)
     dest = os.path.join(root, relative)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
-    with atomic_path(dest) as temporary:
-        shutil.copyfile(source, temporary)
-        try:
-            download.verify(temporary, checksums)
-        except download.DownloadError as error:
-            raise UserError(f"{what}: {error}; it is not the registry's {relative}, nothing was installed") from None
-    if not checksums:
-        record(root, relative, dest)
-    if not isinstance(item, Archive):
-        return [dest]
     try:
+        with atomic_path(dest) as temporary:
+            shutil.copyfile(source, temporary)
+            try:
+                download.verify(temporary, checksums)
+            except download.DownloadError as error:
+                raise download.DownloadError(f"{error}; it is not the registry's {relative}") from None
+            if not checksums and relative.endswith(".caffemodel"):
+                check_weights(m, relative, source, root, progress=False)
+        if not isinstance(item, Archive):
+            if not checksums:
+                record(root, relative, dest)
+            return [dest]
         return _install_from_archive(m, item, root, progress=False)
     except download.DownloadError as error:
-        raise UserError(f"{what}: {error}") from None
+        raise UserError(f"{what}: {error}, nothing was installed") from None
 
 
 def offline_by_env():

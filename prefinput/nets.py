@@ -7,8 +7,8 @@ and find their blobs' layers.
 
 Callers fetch the files first (prefinput.models.require) for all the nets
 they load, so a missing file is one line before any work and Caffe never
-aborts on it; the weights are checked against the definition first
-(prefinput.modelcheck) for the same reason.
+aborts on it; the definition, and the weights against it, are checked first
+in a child process (prefinput.modelcheck) for the same reason.
 """
 import functools
 
@@ -28,8 +28,8 @@ def load(definition, weights=None, *, gpu=None, **patch_options):
     import caffe
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
+    modelcheck.check(patched, weights or None, definition)
     if weights:
-        modelcheck.check(patched, weights, definition)
         return caffe.Net(patched, caffe.TEST, weights=weights)
     return caffe.Net(patched, caffe.TEST)
 
@@ -80,6 +80,17 @@ def layer_of(net, blob, last=False):
         raise UserError(f"{blob}: no layer of the net computes this blob (it is an input); choose one of "
                         f"{', '.join(b for b in net.blobs.keys() if b not in net.inputs)}")
     return writers[-1] if last else writers[0]
+
+
+def check_batch(loaded, n, flag):
+    """Stop with one line unless the nets `loaded`, reshaped to `n` items (the
+    value of `flag`), fit in Caffe's blobs and in memory: before any reshape."""
+    what, fix = f"{flag} {n}", f"give a smaller {flag}"
+    try:
+        needed = sum(modelcheck.net_bytes(net, n, what) for net in loaded)
+    except modelcheck.TooLarge as error:
+        raise modelcheck.TooLarge(what, error.reason, fix) from None
+    modelcheck.check_fits(needed, what, fix)
 
 
 def set_batch(net, blob, n):

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import collage, nets
+from . import collage, modelcheck, nets
 from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, UserError
 from .files import atomic_folder, atomic_path, check_folder
 from .image import read_rgb, save_image
@@ -68,6 +68,7 @@ def sampling_parser(description):
                                'gen_in_layer': 'ppgn_generator_in_layer',
                                'gen_out_layer': 'ppgn_generator_out_layer'})
     add_setting_flags(parser, ['encoder_definition', 'encoder_weights', 'mean_file_mat'])
+    modelcheck.add_python_layer_flag(parser)
     return parser
 
 

@@ -2,7 +2,10 @@
 
 The patches are made on the parsed NetParameter (caffe_pb2), never on text,
 and written to a copy, `<name>.patched.prototxt`, whose header says what was
-changed; the upstream file stays untouched.  Where the copy goes:
+changed, with the sha256 of the rest; the upstream file stays untouched.  A
+copy is used again only while its stamp is current and its content hashes
+to that sha256, so an edited or damaged copy is made again.  Where the copy
+goes:
 
     under NETS_DIR      beside the source (the models folder the harness
                         downloads into; other options than the defaults add a
@@ -40,6 +43,7 @@ Old (V0/V1) definitions are upgraded first with Caffe's own
 `upgrade_net_proto_text`.
 """
 import hashlib
+import itertools
 import json
 import os
 import pathlib
@@ -55,6 +59,7 @@ from prefinput.files import atomic_path, cache_folder
 
 PATCH_VERSION = 1
 _MARK = "# prefinput-patch "
+_BODY = "body-sha256:"
 
 
 def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch=True,
@@ -71,13 +76,14 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     source_text = _read(src)
     stamp = _stamp(_sha256(source_text), options)
     dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
-    if _stamp_of(dst) == stamp:
+    if _verified_stamp(dst) == stamp:
         return dst
     net, notes = parse(source_text, src)
     notes += apply(net, **options)
+    body = text_format.MessageToString(net)
     header = [f"# Patched copy of {src}, made by prefinput.prototxt; the upstream file is untouched.",
-              *(f"# - {note}" for note in notes), _MARK + stamp]
-    _write(dst, "\n".join(header) + "\n" + text_format.MessageToString(net))
+              *(f"# - {note}" for note in notes), f"{_MARK}{stamp} {_BODY}{_sha256(body)}"]
+    _write(dst, "\n".join(header) + "\n" + body)
     return dst
 
 
@@ -284,10 +290,17 @@ def _weigh_outputs(net):
 
 def input_batch_sizes(net):
     """The first dimension of each input, whatever form the inputs take."""
-    shapes = [list(net.input_dim[i:i + 4]) for i in range(0, len(net.input_dim), 4)]
-    shapes += [list(shape.dim) for shape in net.input_shape]
-    shapes += [list(shape.dim) for layer in net.layer if layer.type == "Input" for shape in layer.input_param.shape]
-    return [shape[0] for shape in shapes if shape]
+    return [shape[0] for _name, shape in input_shapes(net) if shape]
+
+
+def input_shapes(net):
+    """(name, [dim, ...]) of each input, whatever form the inputs take."""
+    shapes = [(net.input[i // 4] if i // 4 < len(net.input) else "?", list(net.input_dim[i:i + 4]))
+              for i in range(0, len(net.input_dim), 4)]
+    shapes += [(name, list(shape.dim)) for name, shape in zip(net.input, net.input_shape)]
+    shapes += [(top, list(shape.dim)) for layer in net.layer if layer.type == "Input"
+               for top, shape in zip(layer.top, layer.input_param.shape)]
+    return shapes
 
 
 def set_batch_size(net, n):
@@ -406,17 +419,22 @@ def _writable(directory):
     return os.access(directory, os.W_OK) and (os.geteuid() != 0 or bool(mode & 0o200))
 
 
-def _stamp_of(path):
+def _verified_stamp(path):
+    """The stamp of the patched copy at `path` if its body is the one written
+    (the sha256 beside the stamp), else None: an edited copy is made again."""
     try:
         with open(path) as f:
-            for line in f:
-                if not line.startswith("#"):
-                    return None
-                if line.startswith(_MARK):
-                    return line[len(_MARK):].strip()
-    except OSError:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
         return None
-    return None
+    lines = text.split("\n")
+    header = list(itertools.takewhile(lambda line: line.startswith("#"), lines))
+    marks = [line[len(_MARK):] for line in header if line.startswith(_MARK)]
+    if len(marks) != 1 or f" {_BODY}" not in marks[0]:
+        return None
+    stamp, digest = marks[0].rsplit(f" {_BODY}", 1)
+    body = "\n".join(lines[len(header):])
+    return stamp if _sha256(body) == digest else None
 
 
 def _read(path):

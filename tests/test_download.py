@@ -3,6 +3,7 @@ import hashlib
 import io
 import os
 import socket
+import subprocess
 import tarfile
 import zipfile
 
@@ -217,13 +218,13 @@ def archive_model(url, name, members):
 
 @pytest.mark.parametrize("pack, name", [(zip_bytes, "a.zip"), (tar_bytes, "a.tar.gz")])
 def test_archive_members_are_extracted_and_the_archive_removed(served, nets, pack, name):
-    url = publish(served, name, pack({"release/fc6/generator.caffemodel": BODY, "release/fc7/other.caffemodel": b"7"}))
-    packed = archive_model(url, name, ["release/fc6/generator.caffemodel", "other.caffemodel"])
+    url = publish(served, name, pack({"release/fc6/generator.bin": BODY, "release/fc7/other.bin": b"7"}))
+    packed = archive_model(url, name, ["release/fc6/generator.bin", "other.bin"])
     models.fetch(packed, root=nets, progress=False)
-    assert open(os.path.join(nets, "packed/generator.caffemodel"), "rb").read() == BODY
-    assert open(os.path.join(nets, "packed/other.caffemodel"), "rb").read() == b"7"
+    assert open(os.path.join(nets, "packed/generator.bin"), "rb").read() == BODY
+    assert open(os.path.join(nets, "packed/other.bin"), "rb").read() == b"7"
     assert os.listdir(os.path.join(nets, "downloads")) == []
-    assert set(models.recorded(nets)) == {f"downloads/{name}", "packed/generator.caffemodel", "packed/other.caffemodel"}
+    assert set(models.recorded(nets)) == {f"downloads/{name}", "packed/generator.bin", "packed/other.bin"}
 
 
 @pytest.mark.parametrize("pack, name", [(zip_bytes, "a.zip"), (tar_bytes, "a.tar.gz")])
@@ -235,6 +236,11 @@ def test_archives_with_absolute_or_dotdot_members_are_rejected(served, nets, pac
     assert "\n" not in str(error.value)
     assert not os.path.exists(os.path.join(nets, "packed", "w.bin"))
     assert not os.path.exists(os.path.join(os.path.dirname(nets), "evil"))
+    # refused: kept aside, where no fetch looks, and its checksum not recorded; the genuine archive is then taken
+    assert os.listdir(os.path.join(nets, "downloads")) == [f"{name}.bad"] and models.recorded(nets) == {}
+    publish(served, name, pack({"release/w.bin": BODY}))
+    models.fetch(archive_model(url, name, ["release/w.bin"]), root=nets, progress=False)
+    assert open(os.path.join(nets, "packed", "w.bin"), "rb").read() == BODY
 
 
 def test_tar_member_that_is_a_link_is_rejected(served, nets):
@@ -242,6 +248,44 @@ def test_tar_member_that_is_a_link_is_rejected(served, nets):
     with pytest.raises(UserError, match="not a plain file"):
         models.fetch(archive_model(url, "a.tar.gz", ["w.bin"]), root=nets, progress=False)
     assert not os.path.lexists(os.path.join(nets, "packed", "w.bin"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB file system (tmpfs), as a nearly full disk is."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
+    yield str(folder)
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def zip_deflated(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("pack, name", [(zip_deflated, "a.zip"), (tar_bytes, "a.tar.gz")])
+def test_a_member_larger_than_the_free_space_is_refused_before_it_is_written(served, small_disk, pack, name):
+    url = publish(served, name, pack({"w.bin": bytes(3 << 20)}))  # 3 MB of zeros: a few kB packed
+    with pytest.raises(UserError, match=rf"{name}: w\.bin needs 3145728 bytes, only \d+ are free in \S*packed; free "
+                                        r"some space or set NETS_DIR elsewhere") as error:
+        models.fetch(archive_model(url, name, ["w.bin"]), root=small_disk, progress=False)
+    assert "\n" not in str(error.value)
+    assert os.listdir(os.path.join(small_disk, "packed")) == [] and models.recorded(small_disk) == {}
+
+
+def test_an_extraction_that_fails_leaves_no_part(served, nets):
+    data = tar_bytes({"w.bin": BODY})
+    url = publish(served, "a.tar.gz", data[:len(data) // 2])
+    with pytest.raises(UserError, match=r"cannot extract w\.bin"):
+        models.fetch(archive_model(url, "a.tar.gz", ["w.bin"]), root=nets, progress=False)
+    assert os.listdir(os.path.join(nets, "packed")) == []
 
 
 def test_unsafe_member_names():
@@ -460,3 +504,45 @@ def test_install_of_an_archive_extracts_it_and_records_unknown_checksums(tmp_pat
     assert open(os.path.join(nets, "packed/w.bin"), "rb").read() == BODY
     assert set(models.recorded(nets)) == {"downloads/a.zip", "packed/w.bin"}
     assert os.listdir(os.path.join(nets, "downloads")) == []
+
+
+# --- weights with no published checksum: checked before their hash is pinned ---
+
+@pytest.fixture
+def tiny_model(tiny, served):
+    """A registry model of the tiny classifier: its definition published with
+    its checksum, its weights with none."""
+    definition = open(tiny["classifier"][0], "rb").read()
+    return models.Model("tinynet", "the tiny classifier", "none", (
+        models.File("tinynet/classifier.prototxt", (publish(served, "classifier.prototxt", definition),), None,
+                    (sha256(definition),)),
+        models.File("tinynet/classifier.caffemodel", (f"{served.url}/classifier.caffemodel",))))
+
+
+def test_install_refuses_weights_that_do_not_fit_their_definition(tiny_model, tiny, tmp_path, nets, monkeypatch):
+    pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
+    monkeypatch.setattr(models, "MODELS", (tiny_model,))
+    monkeypatch.setenv("NETS_DIR", nets)
+    for name, data in (("random bytes", os.urandom(5000)), ("the generator's weights", open(tiny["generator"][1], "rb").read())):
+        (tmp_path / "classifier.caffemodel").write_bytes(data)
+        with pytest.raises(UserError, match=r"^--install tinynet \S*classifier\.caffemodel: tinynet/classifier\.caffemodel "
+                                            r"is not weights for tinynet: .*, nothing was installed$") as error:
+            models.main(["--install", "tinynet", str(tmp_path / "classifier.caffemodel")])
+        assert "\n" not in str(error.value), name
+        assert models.recorded(nets) == {} and not os.path.exists(os.path.join(nets, "tinynet/classifier.caffemodel"))
+    (tmp_path / "classifier.caffemodel").write_bytes(open(tiny["classifier"][1], "rb").read())
+    assert models.main(["--install", "tinynet", str(tmp_path / "classifier.caffemodel")]) == 0
+    assert set(models.recorded(nets)) == {"tinynet/classifier.caffemodel"}
+
+
+def test_downloaded_weights_that_do_not_fit_are_kept_aside_and_not_pinned(tiny_model, tiny, served, nets):
+    pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
+    publish(served, "classifier.caffemodel", os.urandom(5000))
+    with pytest.raises(UserError, match=r"tinynet/classifier\.caffemodel is not weights for tinynet: .*; kept aside as "
+                                        r"\S*classifier\.caffemodel\.bad"):
+        models.fetch(tiny_model, root=nets, progress=False)
+    assert models.recorded(nets) == {}
+    assert sorted(os.listdir(os.path.join(nets, "tinynet"))) == ["classifier.caffemodel.bad", "classifier.prototxt"]
+    publish(served, "classifier.caffemodel", open(tiny["classifier"][1], "rb").read())
+    models.fetch(tiny_model, root=nets, progress=False)
+    assert set(models.recorded(nets)) == {"tinynet/classifier.caffemodel"}

@@ -26,12 +26,13 @@ def count_calls(monkeypatch, name):
 
 
 def test_a_second_check_parses_nothing(tiny, cache, monkeypatch):
+    """The child process that builds the net and parses the weights runs once."""
     definition, weights = tiny["classifier"]
     patched = prototxt.patch(definition)
-    parsed, built = count_calls(monkeypatch, "read_weights"), count_calls(monkeypatch, "wanted_blobs")
-    modelcheck.check(patched, weights, definition)
-    modelcheck.check(patched, weights, definition)
-    assert len(parsed) == 1 and len(built) == 1
+    children = count_calls(monkeypatch, "check_in_child")
+    first = modelcheck.check(patched, weights, definition)
+    assert modelcheck.check(patched, weights, definition) == first > 0
+    assert len(children) == 1
     assert len(os.listdir(cache / "verdicts")) == 1
 
 
@@ -116,3 +117,24 @@ def test_old_format_weights_with_4d_shapes_are_accepted_as_caffe_takes_them(tiny
     path.write_bytes(old.SerializeToString())
     with pytest.raises(UserError, match=r"^fc8: the weights are 2x1x10x64, the definition wants 10x64 "):
         nets.load(definition, str(path))
+
+
+def test_a_batch_is_checked_against_caffes_blobs_and_the_memory_before_any_reshape(tiny, cache):
+    import resource
+    net = nets.load(*tiny["classifier"])
+    shape = net.blobs["data"].data.shape
+    with pytest.raises(modelcheck.TooLarge, match=r"^--batch 1000000: blob data would hold 2187000000 values, more "
+                                                  r"than Caffe's 2147483647; give a smaller --batch$"):
+        nets.check_batch([net], 10**6, "--batch")
+    assert net.blobs["data"].data.shape == shape
+    needed = modelcheck.net_bytes(net, 900000)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:  # ulimit -v: what this process may use, whatever the machine has
+        resource.setrlimit(resource.RLIMIT_AS, (modelcheck._vm_size() + needed // 2, hard))
+        with pytest.raises(modelcheck.TooLarge, match=r"^--batch 900000: the net needs about \d+\.\d GB of memory "
+                                                      r"\(its blobs' values and gradients\), more than the "):
+            nets.check_batch([net], 900000, "--batch")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    nets.check_batch([net], 5, "--batch")
+

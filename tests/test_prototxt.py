@@ -265,6 +265,25 @@ def test_the_copy_beside_a_source_is_rewritten_only_when_stale(tmp_path):
     assert parsed(path).input_dim == [1, 3, 8, 8]
 
 
+@pytest.mark.parametrize("folder", ["nets", "own"])  # the copy beside the source, or in the cache
+@pytest.mark.parametrize("edit", [
+    lambda header, body: header + body + 'layer { name: "extra" type: "ReLU" bottom: "out" top: "out" }\n',
+    lambda header, body: header + body.replace("force_backward: true\n", ""),
+    lambda header, body: header + str(with_input_dim(classifier_layers()))],
+    ids=["a layer appended", "force_backward removed", "the header kept over other text"])
+def test_an_edited_copy_is_made_again(tmp_path, folder, edit):
+    src = write(tmp_path / folder / "c.prototxt", classifier_layers())
+    path = prototxt.patch(src)
+    good = open(path).read()
+    lines = good.splitlines(keepends=True)
+    header = "".join(line for line in lines if line.startswith("#"))
+    edited = edit(header, good[len(header):])
+    assert edited != good
+    with open(path, "w") as f:
+        f.write(edited)
+    assert prototxt.patch(src) == path and open(path).read() == good
+
+
 def test_the_same_content_in_two_folders_shares_one_cached_copy(tmp_path):
     first = write(tmp_path / "a" / "deploy.prototxt", classifier_layers())
     second = write(tmp_path / "b" / "deploy.prototxt", classifier_layers())

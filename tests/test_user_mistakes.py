@@ -284,7 +284,48 @@ ROWS_NEVER_DESTROY = [
         ("7_inpainting.sh", "UNIT", "1.5")]
 ]
 
-ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY
+# --- rows: Caffe must never kill the process (issue 21) -------------------------
+
+
+def make_nan_weights(source, layer):
+    """The caffemodel of placeholder `source` with a NaN in `layer`'s weights."""
+    def change(data):
+        from caffe.proto import caffe_pb2
+        net = caffe_pb2.NetParameter()
+        net.ParseFromString(data)
+        (found,) = [each for each in net.layer if each.name == layer]
+        found.blobs[0].data[1] = float("nan")
+        return net.SerializeToString()
+    return make_changed(source, f"nan_{layer}.caffemodel", change)
+
+
+MAKERS.update({
+    "e_nan_classifier": make_nan_weights("classifier_weights", "conv3"),
+    "e_nan_generator": make_nan_weights("generator_weights", "deconv1"),
+    "e_python_layer": make_changed("classifier", "python_layer.prototxt", lambda text: text + (
+        b'layer { name: "py" type: "Python" bottom: "fc8" top: "py" python_param { module: "os" layer: "x" } }\n')),
+})
+BROKEN = r"error: {layer}: the weights in \S*nan_{layer}\.caffemodel are broken: blob 0 holds NaN or infinite values"
+PYTHON = r"error: py: \S*python_layer\.prototxt has a Python layer, .*; pass --allow_python_layers"
+ROWS_CAFFE = [
+    ("caffe act_max NaN classifier weights", [*ACT_MAX, "--unit", "1", "--net_weights", "{e_nan_classifier}"], 2,
+     BROKEN.format(layer="conv3")),
+    ("caffe act_max NaN generator weights", [*ACT_MAX, "--unit", "1", "--generator_weights", "{e_nan_generator}"], 2,
+     BROKEN.format(layer="deconv1")),
+    ("caffe sampling_class NaN weights", [*SAMPLING, "--units", "1", "--net_weights", "{e_nan_classifier}"], 2,
+     BROKEN.format(layer="conv3")),
+    ("caffe cnn_vis NaN weights", [*CNN_VIS_RUNS, "--caffe_model", "{e_nan_classifier}"], 2,
+     BROKEN.format(layer="conv3")),
+    ("caffe cnnpref NaN weights", [CNNPREF_GD], 2, BROKEN.format(layer="conv3"),
+     dict(CNNPREF, NET_WEIGHTS="{e_nan_classifier}")),
+    ("caffe act_max Python layer", [*ACT_MAX, "--unit", "1", "--net_definition", "{e_python_layer}"], 2, PYTHON),
+    ("caffe cnn_vis Python layer", [*CNN_VIS_RUNS, "--deploy_txt", "{e_python_layer}"], 2, PYTHON),
+    ("caffe cnn_vis batch_size over INT_MAX", [*CNN_VIS_RUNS, "--batch_size", "2000000"], 2,
+     r"error: --batch_size 2000000: the input data is 2000000x3x27x27, more than the 2147483647 values a Caffe blob "
+     r"holds; give a smaller --batch_size$"),
+]
+
+ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE
 
 
 @pytest.fixture

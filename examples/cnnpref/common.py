@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from prefinput import examples, models, nets  # noqa: E402
+from prefinput import examples, modelcheck, models, nets  # noqa: E402
 from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob  # noqa: E402
@@ -82,6 +82,7 @@ def parse_args(script, description, with_generator, argv=None):
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
                                 __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
                                 f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
+    modelcheck.add_python_layer_flag(parser)
     parser.parse_args(argv)
 
 
