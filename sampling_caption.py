@@ -16,6 +16,7 @@ from numpy.linalg import norm
 
 from prefinput import models, nets, ppgn
 from prefinput.cli import UserError, add_setting_flags, print_settings, run
+from prefinput.files import hold_output_folder
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
 
@@ -165,6 +166,7 @@ def sample(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
+    hold_output_folder(args.output_dir, "--output_dir")  # one chain at a time into a folder (its samples/)
     print_settings(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',

@@ -24,6 +24,7 @@ import random  # noqa: E402
 
 from prefinput import collage, examples, models  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
+from prefinput.files import hold_output_folder  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
 
 PROGRAMS = ("act_max", "sampling_class", "sampling_caption")
@@ -127,6 +128,8 @@ def main(argv=None):
     net = loaded.net if options.program == "act_max" else loaded[0]
     size = tuple(image_size(net))  # of the final images and the samples
     check_finals(options, runs, size)
+    for folder in dict.fromkeys(args.output_dir for _, args in runs):  # one run at a time into a folder
+        hold_output_folder(folder, "--output_dir")
     results = []
     for seed, args in runs:
         made = run_program(program, args, loaded)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from prefinput import download, modelcheck
 from prefinput.cli import ArgumentParser, UserError, run, setting
-from prefinput.files import atomic_path
+from prefinput.files import atomic_path, check_regular_file
 
 RECORD = "RECORDED.sha256"
 FETCH_COMMAND = os.environ.get("PREFINPUT_FETCH_COMMAND") or "nets/download.sh"
@@ -501,6 +501,8 @@ def require(paths, offline=False, root=None, progress=True, models=MODELS):
     for path in paths:
         found = provider(path, root, models)
         present = os.path.exists(path)
+        if present:
+            check_regular_file(path)
         if present and (found is None or state(found[1], root or nets_dir()) != "corrupt"):
             continue
         if found is None:
