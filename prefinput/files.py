@@ -197,7 +197,12 @@ def atomic_folder(path, replacing=None):
     path = os.fspath(path).rstrip(os.sep)
     directory, name = os.path.split(path)
     os.makedirs(directory or ".", exist_ok=True)
-    new = tempfile.mkdtemp(prefix=f"{name}.new-", dir=directory or ".")
+    try:
+        new = tempfile.mkdtemp(prefix=f"{name}.new-", dir=directory or ".")
+    except OSError as error:
+        if error.errno in FULL:
+            raise DiskFull(path) from None
+        raise
     os.chmod(new, 0o777 & ~_umask())  # mkdtemp's 0700 would stick to the output
     try:
         with _held(new):
