@@ -268,24 +268,32 @@ def connect(options):
     """A Dask client: of the cluster at --scheduler, or of a LocalCluster of
     one-thread worker processes made (and closed) here."""
     from distributed import Client, LocalCluster
+    from distributed.utils import silence_logging_cmgr
     if options["scheduler"]:
-        try:
-            client = Client(options["scheduler"], timeout=30)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise UserError(f"--scheduler {options['scheduler']}: cannot connect ({grid.one_line(error)}); "
-                            f"start the scheduler, or give its address") from None
-        with client:
-            try:
-                client.wait_for_workers(1, timeout=60)
-            except TimeoutError:
-                raise UserError(f"--scheduler {options['scheduler']}: no worker joined it in 60 s; start some "
-                                f"(dask worker {options['scheduler']} --nthreads 1)") from None
-            yield client
+        with silence_logging_cmgr(logging.CRITICAL), scheduler_client(options["scheduler"]) as client:
+            yield client  # (its logs silenced as a LocalCluster's: the sweep says what failed)
         return
     with LocalCluster(n_workers=options["workers"], threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, env=worker_environment(), silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as client:
         yield client
+
+
+def scheduler_client(address):
+    """A client of the scheduler at `address`, once it has a worker, or one line saying why not."""
+    from distributed import Client
+    try:
+        client = Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UserError(f"--scheduler {address}: cannot connect ({grid.one_line(error)}); start the scheduler, or "
+                        f"give its address") from None
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError:
+        client.close()
+        raise UserError(f"--scheduler {address}: no worker joined it in 60 s; start some "
+                        f"(dask worker {address} --nthreads 1)") from None
+    return client
 
 
 def main(argv=None):

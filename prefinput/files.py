@@ -38,6 +38,17 @@ STALE_FOLDER = re.compile(r"(.+)\.(new|old)-[a-z0-9_]{8}")            # atomic_f
 
 
 @contextlib.contextmanager
+def full_disk_named(path):
+    """A full disk's (or quota's) OSError in the block becomes DiskFull naming `path`."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in FULL:
+            raise DiskFull(path) from None
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary name beside `path` (same extension, so writers that
     pick a format by extension still work; short, so a name that fits fits
@@ -51,12 +62,8 @@ def atomic_path(path):
     # leave it behind: they wait until the try below
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        fd, temporary = tempfile.mkstemp(prefix=".", suffix=f".part{extension}", dir=directory or ".")
-    except OSError as error:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        if error.errno in FULL:
-            raise DiskFull(path) from None
-        raise
+        with full_disk_named(path):
+            fd, temporary = tempfile.mkstemp(prefix=".", suffix=f".part{extension}", dir=directory or ".")
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         raise
@@ -197,12 +204,8 @@ def atomic_folder(path, replacing=None):
     path = os.fspath(path).rstrip(os.sep)
     directory, name = os.path.split(path)
     os.makedirs(directory or ".", exist_ok=True)
-    try:
+    with full_disk_named(path):
         new = tempfile.mkdtemp(prefix=f"{name}.new-", dir=directory or ".")
-    except OSError as error:
-        if error.errno in FULL:
-            raise DiskFull(path) from None
-        raise
     os.chmod(new, 0o777 & ~_umask())  # mkdtemp's 0700 would stick to the output
     try:
         with _held(new):

@@ -14,7 +14,7 @@ import re
 import urllib.parse
 
 from .cli import UserError
-from .files import FULL, DiskFull, atomic_path, check_regular_file
+from .files import atomic_path, check_regular_file, full_disk_named
 
 RECORD = "sweep.jsonl"
 
@@ -155,13 +155,10 @@ def append(output_dir, entry):
     path = os.path.join(output_dir, RECORD)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
-        if os.write(fd, line) != len(line):  # a full disk takes what fits
-            raise OSError(errno.ENOSPC, "no space left")
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno in FULL:
-            raise DiskFull(path) from None
-        raise
+        with full_disk_named(path):
+            if os.write(fd, line) != len(line):  # a full disk takes what fits
+                raise OSError(errno.ENOSPC, "no space left")
+            os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -328,7 +328,9 @@ def test_a_scheduler_that_dies_mid_sweep_is_one_line_and_the_finished_points_sta
         _, stderr = sweep.communicate(timeout=TIMEOUT)
     kept = [e for e in records(out) if "error" not in e]
     assert sweep.returncode == 1, stderr
-    [line] = [line for line in stderr.splitlines() if not line.startswith("sweep.py: 10 points")]
+    lines = [line for line in stderr.splitlines() if not line.startswith("sweep.py: 10 points")]
+    assert len(lines) == 1, stderr
+    [line] = lines
     assert line.startswith(f"sweep.py: error: the scheduler {address} went away mid-sweep"), stderr
     assert f"{len(kept)} of 10 points are done, kept in {out / 'sweep.jsonl'}" in line
     assert 1 <= len(kept) < 10 and all((out / e["files"][0]).is_file() for e in kept)
