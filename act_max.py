@@ -336,11 +336,11 @@ def visualise(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)
-    hold_output_folder(args.output_dir, "--output_dir")  # one run at a time into a folder
     print_settings(args, ["unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
                           "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])
     # (after the checks, so a mistake is the one line printed)
-    visualise(args, loaded)
+    with hold_output_folder(args.output_dir, "--output_dir"):  # one run at a time into a folder
+        visualise(args, loaded)
 
 
 if __name__ == "__main__":

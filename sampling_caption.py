@@ -166,12 +166,12 @@ def sample(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
-    hold_output_folder(args.output_dir, "--output_dir")  # one chain at a time into a folder (its samples/)
     print_settings(args, ['sentence', 'n_iters', 'reset_every', 'save_every', 'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition', 'captioner_definition'])
-    sample(args, loaded)
+    with hold_output_folder(args.output_dir, "--output_dir"):  # one chain at a time into a folder (its samples/)
+        sample(args, loaded)
 
 
 if __name__ == '__main__':

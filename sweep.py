@@ -17,7 +17,7 @@ run again does only the points whose files are missing or changed.
 OUTPUT_DIR/index.html shows them all (docs/sweep.md).
 
 Sweep options (the rest are the program's):
-  --workers N        one-thread worker processes on this machine (default: the cores)
+  --workers N        one-thread worker processes on this machine (default and most: the cores)
   --scheduler ADDR   run on an existing Dask cluster instead (tcp://HOST:PORT)
   --quiet            no progress bar: only failures and the summary
 """
@@ -298,10 +298,16 @@ def scheduler_client(address):
 
 def main(argv=None):
     program, flags, options = parse_command(sys.argv[1:] if argv is None else argv)
+    groups = plan(program, flags, options["output_dir"])
+    with hold_output_folder(options["output_dir"], "--output_dir"):  # one sweep at a time into a folder
+        return run_grid(program, flags, options, groups)
+
+
+def run_grid(program, flags, options, groups):
+    """Compute the points not done yet, record them and show them all in the
+    gallery; returns the exit status."""
     output_dir = options["output_dir"]
-    groups = plan(program, flags, output_dir)
     points = [point for _, _, group in groups for point in group]
-    hold_output_folder(output_dir, "--output_dir")
     for folder in sorted({folder for _, _, folder in points}):
         os.makedirs(folder, exist_ok=True)
         clean_stale(folder)

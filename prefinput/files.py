@@ -329,28 +329,25 @@ def clean_stale(folder):
             os.close(fd)
 
 
-_HOLDING = {}  # (device, inode) -> the open folder, for each output folder this process holds
-
-
+@contextlib.contextmanager
 def hold_output_folder(folder, what):
-    """Make `folder` and hold it (a lock on it) until this process ends: a
+    """Make `folder` and hold it (a lock on it) while the block runs: a
     second run into it at once stops here in one line, instead of both
     writing (the samples/ of one chain would replace the other's); then tidy
-    away what a killed run left in it (clean_stale).  A file system that
-    cannot lock (some network ones) runs unguarded."""
+    away what a killed run left in it (clean_stale).  The kernel lets go
+    when the process ends, however it ends.  A file system that cannot lock
+    (some network ones) runs unguarded."""
     os.makedirs(folder, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    info = os.fstat(fd)
-    if (info.st_dev, info.st_ino) in _HOLDING:
-        os.close(fd)
-        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{what} {folder}: another run is writing into this folder now; wait until it ends, "
+                            f"or give another folder") from None
+        except OSError:
+            pass
+        clean_stale(folder)
+        yield
+    finally:
         os.close(fd)
-        raise UserError(f"{what} {folder}: another run is writing into this folder now; wait until it ends, "
-                        f"or give another folder") from None
-    except OSError:
-        pass
-    _HOLDING[info.st_dev, info.st_ino] = fd
-    clean_stale(folder)
