@@ -367,6 +367,7 @@ def compute(name, chunks, options, done_before, total, shown):
             for future in finished:
                 chunk_points = running.pop(future)
                 if future.cancelled() and client.status != "running":  # Dask cancels all when it is gone
+                    bar.close()
                     return True
                 failed += finish(output_dir, future, chunk_points, warned, say, shown)
                 submit()
