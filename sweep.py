@@ -127,7 +127,9 @@ _RUN = threading.Lock()             # the programs use numpy's global seed and o
 
 
 def file_stats(paths):
-    return tuple((path, os.path.getsize(path), os.stat(path).st_mtime_ns) for path in paths if path)
+    """(path, size, mtime) of each file there (one missing is fetched, or refused in one line, by load_nets)."""
+    return tuple((path, os.path.getsize(path), os.stat(path).st_mtime_ns) for path in paths
+                 if path and os.path.exists(path))
 
 
 def nets_for(program, args):

@@ -80,6 +80,24 @@ def test_a_mistake_is_one_line_before_any_work(tiny, tmp_path, capsys, argv, mes
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("weights, message", [
+    ("nonesuch.caffemodel", "nonesuch.caffemodel not found, and it is not a file that nets/download.sh provides"),
+    ("pipe", "pipe is a FIFO (named pipe), not a file; give the file itself"),
+])
+def test_a_missing_or_unreadable_model_file_is_one_line(tiny, tmp_path, capsys, weights, message):
+    import sweep
+    from prefinput.cli import run
+    if weights == "pipe":
+        os.mkfifo(tmp_path / weights)
+    flags = tiny_flags(tiny)
+    flags[flags.index("--net_weights") + 1] = str(tmp_path / weights)
+    with pytest.raises(SystemExit) as stop:
+        run(sweep.main, ["act_max", "--unit", "0", *flags, "--output_dir", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and message in stderr, stderr
+
+
 def make_record(kind, path):
     """OUTPUT_DIR/sweep.jsonl as something that is not a sweep's record."""
     lines = {"wrong types": '{"params": {"unit": "0"}, "files": "fc8.jpg", "sha256": "ab"}\n',
