@@ -25,7 +25,7 @@ import numpy as np
 
 from prefinput import collage, modelcheck, models, nets
 from prefinput.cli import ArgumentParser, FiniteFloat, UserError, add_setting_flags, optional_path, print_settings, run
-from prefinput.files import atomic_folder, atomic_path, check_folder
+from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
 from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
 from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_covers, check_finite, check_unit, encode, \
@@ -206,6 +206,8 @@ def parse_args(argv=None):
     if args.seed < 0:
         raise UserError(f"--seed {args.seed}: a seed is 0 or more")
     check_folder(args.output_dir, "--output_dir")
+    check_name(output_name(args.output_dir, args.act_layer, max(args.unit), args.n_iters, args.L2, args.start_lr,
+                           args.seed), "the output file")
     return args
 
 
@@ -237,8 +239,7 @@ def save_raw(image_name, image, code):
     """Beside the image: <name minus .jpg>.npz with the float32 BGR `image` it
     was made from and the final `code`."""
     path = os.path.splitext(image_name)[0] + ".npz"
-    with atomic_path(path) as temporary:
-        np.savez(temporary, image=image, code=code)
+    save_npz(path, image=image, code=code)
     return path
 
 
@@ -341,7 +342,8 @@ def main(argv=None):
     print_settings(args, ["unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
                           "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])
     # (after the checks, so a mistake is the one line printed)
-    visualise(args, loaded)
+    with hold_output_folder(args.output_dir, "--output_dir"):  # one run at a time into a folder
+        visualise(args, loaded)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_u
                               scaled_tv_norm)
 from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
 from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence
-from prefinput.files import check_output_file
+from prefinput.files import check_output_file, clean_stale
 from prefinput.image import imread, imsave, read_rgb, writable_extensions
 from prefinput.steps import check_finite, input_blob
 
@@ -252,6 +252,7 @@ def main(argv=None):
         np.random.seed(args.seed)
     check_args(args)
     net, objective = setup_net(args)
+    clean_stale(os.path.dirname(args.output_file) or ".")  # what a killed run left (its files are renamed whole)
     mean_img = np.load(os.path.expandvars(args.mean_image))
     _, C, H, W = net.blobs[input_blob(net)].data.shape
 

@@ -17,6 +17,7 @@ from numpy.linalg import norm
 
 from prefinput import models, nets, ppgn
 from prefinput.cli import UserError, add_setting_flags, print_settings, run
+from prefinput.files import hold_output_folder
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
 
@@ -170,7 +171,8 @@ def main(argv=None):
                           'epsilon1', 'epsilon2', 'epsilon3', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition', 'captioner_definition'])
-    sample(args, loaded)
+    with hold_output_folder(args.output_dir, "--output_dir"):  # one chain at a time into a folder (its samples/)
+        sample(args, loaded)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ from numpy.linalg import norm
 
 from prefinput import models, nets, ppgn
 from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
+from prefinput.files import check_name, hold_output_folder
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
 
@@ -139,6 +140,13 @@ def start_from(args, encoder, generator):
     return start_code, {"mask": mask, "mask_neg": neg, "image": start_image, "epsilon4": args.epsilon4}
 
 
+def output_name(args, unit):
+    """The original's file name for the chain's final image."""
+    return "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
+        args.output_dir, args.act_layer, unit, args.n_iters, args.lr,
+        args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
+
+
 def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
     net, encoder, generator = loaded
@@ -146,6 +154,9 @@ def sample(args, loaded):
     sampler = ClassConditionalSampler(args.synset_file)
     if args.epsilon4 > 0 and image_size(net) != image_size(encoder):
         raise UserError("inpainting needs the condition net and the encoder to take the same image size")
+
+    filename = output_name(args, conditions[0]["unit"])
+    check_name(filename, "the output file")  # before the chain, not after it
 
     np.random.seed(args.seed)
     start_code, inpainting = start_from(args, encoder, generator)
@@ -155,9 +166,6 @@ def sample(args, loaded):
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))
 
-        filename = "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
-            args.output_dir, args.act_layer, conditions[0]["unit"], args.n_iters, args.lr,
-            args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
         shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
         return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
 
@@ -169,7 +177,8 @@ def main(argv=None):
                           'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition'])
-    sample(args, loaded)
+    with hold_output_folder(args.output_dir, "--output_dir"):  # one chain at a time into a folder (its samples/)
+        sample(args, loaded)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ run again does only the points whose files are missing or changed.
 OUTPUT_DIR/index.html shows them all (docs/sweep.md).
 
 Sweep options (the rest are the program's):
-  --workers N        one-thread worker processes on this machine (default: the cores)
+  --workers N        one-thread worker processes on this machine (default and most: the cores)
   --scheduler ADDR   run on an existing Dask cluster instead (tcp://HOST:PORT)
   --quiet            no progress bar: only failures and the summary
 """
@@ -27,6 +27,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose print
 import collections
 import contextlib
 import io
+import itertools
 import logging
 import sys
 import threading
@@ -35,6 +36,7 @@ import time
 from prefinput import cpu, gallery
 from prefinput import sweep as grid
 from prefinput.cli import UserError, run
+from prefinput.files import clean_stale, hold_output_folder
 from prefinput.results import Result
 
 
@@ -125,7 +127,9 @@ _RUN = threading.Lock()             # the programs use numpy's global seed and o
 
 
 def file_stats(paths):
-    return tuple((path, os.path.getsize(path), os.stat(path).st_mtime_ns) for path in paths if path)
+    """(path, size, mtime) of each file there (one missing is fetched, or refused in one line, by load_nets)."""
+    return tuple((path, os.path.getsize(path), os.stat(path).st_mtime_ns) for path in paths
+                 if path and os.path.exists(path))
 
 
 def nets_for(program, args):
@@ -190,11 +194,34 @@ def parse_command(argv):
     output = dict(flags).get("output_dir", ["."])
     if len(output) != 1:
         raise UserError("--output_dir takes one folder: the points go into it (and its subfolders)")
-    workers = options.get("workers", [str(len(os.sched_getaffinity(0)))])[0]
+    cores = len(os.sched_getaffinity(0))
+    workers = options.get("workers", [str(cores)])[0]
     if not workers.isdigit() or int(workers) < 1:
         raise UserError(f"--workers {workers}: give a number of worker processes, 1 or more")
+    if int(workers) > cores and "scheduler" not in options:
+        raise UserError(f"--workers {workers}: this machine runs {cores} one-thread workers at once (its cores); "
+                        f"give {cores} or fewer, or --scheduler for a bigger cluster")
+    scheduler = options.get("scheduler", [None])[0]
+    if scheduler is not None:
+        check_address(scheduler)
     return program, flags, dict(output_dir=output[0], workers=int(workers), quiet="quiet" in options,
-                                scheduler=options.get("scheduler", [None])[0])
+                                scheduler=scheduler)
+
+
+def check_address(scheduler):
+    """Stop with one line unless `scheduler` is an address Dask can connect to (tcp://HOST:PORT)."""
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+    try:
+        scheme, location = parse_address(scheduler, strict=False)
+        _, port = parse_host_port(location)
+        problem = (f"{scheme}:// is not one of {', '.join(sorted(backends))}" if scheme not in backends else
+                   f"port {port} is not 1..65535" if not 0 < port < 65536 else None)
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        raise UserError(f"--scheduler {scheduler}: not a scheduler's address ({problem}); "
+                        f"give tcp://HOST:PORT, as `dask scheduler` prints it")
 
 
 def plan(program, flags, output_dir):
@@ -245,13 +272,10 @@ def connect(options):
     """A Dask client: of the cluster at --scheduler, or of a LocalCluster of
     one-thread worker processes made (and closed) here."""
     from distributed import Client, LocalCluster
+    from distributed.utils import silence_logging_cmgr
     if options["scheduler"]:
-        try:
-            client = Client(options["scheduler"], timeout=30)
-        except (OSError, TimeoutError) as error:
-            raise UserError(f"--scheduler {options['scheduler']}: cannot connect ({grid.one_line(error)})") from None
-        with client:
-            yield client
+        with silence_logging_cmgr(logging.CRITICAL), scheduler_client(options["scheduler"]) as client:
+            yield client  # (its logs silenced as a LocalCluster's: the sweep says what failed)
         return
     with LocalCluster(n_workers=options["workers"], threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, env=worker_environment(), silence_logs=logging.CRITICAL) as cluster, \
@@ -259,15 +283,38 @@ def connect(options):
         yield client
 
 
+def scheduler_client(address):
+    """A client of the scheduler at `address`, once it has a worker, or one line saying why not."""
+    from distributed import Client
+    try:
+        client = Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UserError(f"--scheduler {address}: cannot connect ({grid.one_line(error)}); start the scheduler, or "
+                        f"give its address") from None
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError:
+        client.close()
+        raise UserError(f"--scheduler {address}: no worker joined it in 60 s; start some "
+                        f"(dask worker {address} --nthreads 1)") from None
+    return client
+
+
 def main(argv=None):
-    from distributed import as_completed
-    from tqdm import tqdm
     program, flags, options = parse_command(sys.argv[1:] if argv is None else argv)
+    groups = plan(program, flags, options["output_dir"])
+    with hold_output_folder(options["output_dir"], "--output_dir"):  # one sweep at a time into a folder
+        return run_grid(program, flags, options, groups)
+
+
+def run_grid(program, flags, options, groups):
+    """Compute the points not done yet, record them and show them all in the
+    gallery; returns the exit status."""
     output_dir = options["output_dir"]
-    groups = plan(program, flags, output_dir)
     points = [point for _, _, group in groups for point in group]
     for folder in sorted({folder for _, _, folder in points}):
         os.makedirs(folder, exist_ok=True)
+        clean_stale(folder)
     records = grid.read_records(output_dir)
     chunks = []
     for argv_, batch, group in groups:
@@ -278,38 +325,66 @@ def main(argv=None):
                            chunk))
     todo = sum(len(chunk_points) for _, chunk_points in chunks)
     print(f"sweep.py: {len(points)} points, {len(points) - todo} done before, {todo} to compute", file=sys.stderr)
-    failed, warned = 0, set()  # failed: for the bar
     swept = [flag for flag, values in flags if len(values) > 1 and flag not in NEUTRAL | {program.unit_flag}]
+    lost = False
     if chunks:
         name = next(key for key, value in PROGRAMS.items() if value is program)
-        with connect(options) as client:  # SIGTERM stops it as Ctrl-C does (cli.run)
-            def say(line):  # above the bar, or alone with --quiet
-                tqdm.write(line, file=sys.stderr)
-            bar = tqdm(total=len(points), initial=len(points) - todo, unit="point", disable=options["quiet"],
-                       dynamic_ncols=True, file=sys.stderr)
-            futures = {client.submit(run_chunk, name, chunk_argv, pure=False): chunk_points
-                       for chunk_argv, chunk_points in chunks}
-            try:
-                for future in as_completed(futures):
-                    chunk_points = futures.pop(future)
-                    failed += finish(output_dir, future, chunk_points, warned, say,
-                                      swept + [program.unit_flag])
-                    bar.set_postfix(workers=len(client.scheduler_info()["workers"]), failed=failed, refresh=False)
-                    bar.update(len(chunk_points))
-            except KeyboardInterrupt:
-                client.cancel(list(futures))
-                bar.close()
-                print(f"sweep.py: stopped; the finished points are in {os.path.join(output_dir, grid.RECORD)}: "
-                      f"run the same command to do the rest", file=sys.stderr)
-                raise
-            bar.close()
+        lost = compute(name, chunks, options, len(points) - todo, len(points), swept + [program.unit_flag])
     records = grid.read_records(output_dir)
     done = [records[grid.key_of(params)] for params, _, _ in points
             if grid.finished(output_dir, records.get(grid.key_of(params)))]
     gallery.write(output_dir, done, swept)
+    if lost:
+        print(f"sweep.py: error: the scheduler {options['scheduler']} went away mid-sweep (the connection to it "
+              f"was lost); {len(done)} of {len(points)} points are done, kept in "
+              f"{os.path.join(output_dir, grid.RECORD)}: run the same command again once it is back", file=sys.stderr)
+        return 1
     print(f"sweep.py: {len(done)} of {len(points)} points done, {len(points) - len(done)} failed; "
           f"{os.path.join(output_dir, gallery.PAGE)}", file=sys.stderr)
     return 0 if len(done) == len(points) else 1
+
+
+def compute(name, chunks, options, done_before, total, shown):
+    """Run the chunks on Dask, recording each finished one; a few at a time
+    per worker, so that stopping (Ctrl-C, SIGTERM) cancels a few tasks, not
+    the whole grid.  Returns whether the scheduler went away."""
+    from distributed import as_completed
+    from tqdm import tqdm
+    output_dir, failed, warned = options["output_dir"], 0, set()  # failed: for the bar
+    with connect(options) as client:  # SIGTERM stops it as Ctrl-C does (cli.run)
+        def say(line):  # above the bar, or alone with --quiet
+            tqdm.write(line, file=sys.stderr)
+
+        def workers():
+            return len(client.scheduler_info().get("workers", ()))
+        bar = tqdm(total=total, initial=done_before, unit="point", disable=options["quiet"], dynamic_ncols=True,
+                   file=sys.stderr)
+        waiting, running, finished = iter(chunks), {}, as_completed()
+
+        def submit():  # enough to keep every worker busy while one result travels back
+            for chunk_argv, chunk_points in itertools.islice(waiting, max(0, 2 * workers() + 2 - len(running))):
+                future = client.submit(run_chunk, name, chunk_argv, pure=False)
+                running[future] = chunk_points
+                finished.add(future)
+        try:
+            submit()
+            for future in finished:
+                chunk_points = running.pop(future)
+                if future.cancelled() and client.status != "running":  # Dask cancels all when it is gone
+                    bar.close()
+                    return True
+                failed += finish(output_dir, future, chunk_points, warned, say, shown)
+                submit()
+                bar.set_postfix(workers=workers(), failed=failed, refresh=False)
+                bar.update(len(chunk_points))
+        except KeyboardInterrupt:
+            client.cancel(list(running))
+            bar.close()
+            print(f"sweep.py: stopped; the finished points are in {os.path.join(output_dir, grid.RECORD)}: "
+                  f"run the same command to do the rest", file=sys.stderr)
+            raise
+        bar.close()
+    return False
 
 
 def finish(output_dir, future, points, warned, write, shown):

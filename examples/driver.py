@@ -24,6 +24,7 @@ import random  # noqa: E402
 
 from prefinput import collage, examples, models  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
+from prefinput.files import hold_output_folder  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
 
 PROGRAMS = ("act_max", "sampling_class", "sampling_caption")
@@ -117,6 +118,18 @@ def run_program(program, args, loaded):
     return [program.sample(args, loaded)]
 
 
+def run_all(options, program, runs, loaded, size):
+    """The Results of every run, each run's chain made (if asked) once it is done."""
+    results = []
+    for seed, args in runs:
+        made = run_program(program, args, loaded)
+        results += made
+        if options.chain:
+            for result in made:
+                make_chain(options, args, size, result, options.chain.format(seed=seed))
+    return results
+
+
 def main(argv=None):
     options = parse_args(argv)
     program = importlib.import_module(options.program)
@@ -127,13 +140,8 @@ def main(argv=None):
     net = loaded.net if options.program == "act_max" else loaded[0]
     size = tuple(image_size(net))  # of the final images and the samples
     check_finals(options, runs, size)
-    results = []
-    for seed, args in runs:
-        made = run_program(program, args, loaded)
-        results += made
-        if options.chain:
-            for result in made:
-                make_chain(options, args, size, result, options.chain.format(seed=seed))
+    with hold_output_folder(runs[0][1].output_dir, "--output_dir"):  # one driver at a time into a folder
+        results = run_all(options, program, runs, loaded, size)
     finals = [result.file for result in results]
     if options.crop:
         for name in finals:

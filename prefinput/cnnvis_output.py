@@ -5,7 +5,7 @@ from collections import defaultdict
 import numpy as np
 
 from .cli import UserError
-from .files import atomic_path
+from .files import save_npz
 
 # The pixels whose values the original traced for iter_behavior=plot_pix.
 TRACED_PIXELS = [(100, 100), (200, 200), (100, 200), (200, 100)]
@@ -69,5 +69,4 @@ def show_image(img_uint, width, height):
 
 def save_raw(path, img, img_uint):
     """Write the float image and the uint8 array saved from it to an .npz file."""
-    with atomic_path(path) as temporary, open(temporary, 'wb') as f:
-        np.savez(f, image=img, image_uint8=img_uint)
+    save_npz(path, image=img, image_uint8=img_uint)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from prefinput import download, modelcheck
 from prefinput.cli import ArgumentParser, UserError, run, setting
-from prefinput.files import atomic_path
+from prefinput.files import atomic_path, check_regular_file
 
 RECORD = "RECORDED.sha256"
 DEFINITIONS = (".prototxt", ".protxt")
@@ -562,6 +562,8 @@ def require(paths, offline=False, root=None, progress=True, models=MODELS):
     for path in paths:
         found = provider(path, root, models)
         present = os.path.exists(path)
+        if present:
+            check_regular_file(path)
         if present and (found is None or state(found[1], root or nets_dir()) != "corrupt"):
             continue
         if found is None:

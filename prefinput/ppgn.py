@@ -14,7 +14,7 @@ import numpy as np
 
 from . import collage, modelcheck, nets
 from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, UserError
-from .files import atomic_folder, atomic_path, check_folder
+from .files import atomic_folder, atomic_path, check_folder, save_npz
 from .image import read_rgb, save_image
 from .steps import check_covers, encode, read_image_for
 
@@ -221,7 +221,5 @@ def save_results(filename, output_image, last_sample, samples, raw_settings=None
 def save_raw(path, last_sample, samples, settings):
     shape = (0,) + last_sample.shape
     stacked = np.stack([sample.image for sample in samples]) if samples else np.zeros(shape, np.float32)
-    with atomic_path(path) as temporary, open(temporary, 'wb') as f:
-        np.savez(f, image=np.asarray(last_sample, np.float32), samples=stacked.astype(np.float32),
-                 sample_names=np.array([os.path.basename(sample.file) for sample in samples]),
-                 args=json.dumps(settings))
+    save_npz(path, image=np.asarray(last_sample, np.float32), samples=stacked.astype(np.float32),
+             sample_names=np.array([os.path.basename(sample.file) for sample in samples]), args=json.dumps(settings))

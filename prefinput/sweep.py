@@ -5,7 +5,7 @@ each point's files go, and the resumable record OUTPUT_DIR/sweep.jsonl.
         -> [("unit", ["1-3"]), ("seed", ["0", "1"]), ("save_raw", [])]
     expand_units(["1-3", "7"]) -> ["1", "2", "3", "7"]    ("all" needs the blob's size)
 """
-import contextlib
+import errno
 import hashlib
 import itertools
 import json
@@ -14,7 +14,7 @@ import re
 import urllib.parse
 
 from .cli import UserError
-from .files import atomic_path
+from .files import atomic_path, check_regular_file, full_disk_named
 
 RECORD = "sweep.jsonl"
 
@@ -107,22 +107,37 @@ def read_records(output_dir):
     line torn by a crash mid-append is dropped from the file first, so the
     next append starts a line of its own."""
     path = os.path.join(output_dir, RECORD)
-    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+    if not os.path.lexists(path):
+        return {}
+    check_regular_file(path, "move it away: the sweep keeps its record of finished points in this file")
+    with open(path, "rb") as f:
         data = f.read()
-        whole = data[:data.rfind(b"\n") + 1]
-        if whole != data:
-            with atomic_path(path) as temporary, open(temporary, "wb") as out:
-                out.write(whole)
-        records = {}
-        for line in whole.splitlines():
-            try:
-                entry = json.loads(line)
-                records[key_of(entry["params"])] = entry
-            except (ValueError, KeyError, TypeError):
-                raise UserError(f"{path}: not a sweep record: {line[:80]!r}; move the file away to start "
-                                f"afresh") from None
-        return records
-    return {}
+    whole = data[:data.rfind(b"\n") + 1]
+    if whole != data:
+        with atomic_path(path) as temporary, open(temporary, "wb") as out:
+            out.write(whole)
+    records = {}
+    for line in whole.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not is_record(entry):
+            raise UserError(f"{path}: not a sweep record: {line[:80]!r}; move the file away to start afresh")
+        records[key_of(entry["params"])] = entry
+    return records
+
+
+def is_record(entry):
+    """Whether `entry` (a line of sweep.jsonl, parsed) is what `record` or a failure writes."""
+    def strings(value):
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if not (isinstance(entry, dict) and isinstance(entry.get("params"), dict)):
+        return False
+    if "error" in entry:
+        return isinstance(entry["error"], str)
+    return strings(entry.get("files")) and strings(entry.get("sha256")) and \
+        len(entry["files"]) == len(entry["sha256"])
 
 
 def finished(output_dir, entry):
@@ -137,10 +152,13 @@ def append(output_dir, entry):
     """Add one line to sweep.jsonl in a single write: the file grows by whole
     lines (renaming a new copy per point would rewrite it all each time)."""
     line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-    fd = os.open(os.path.join(output_dir, RECORD), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    path = os.path.join(output_dir, RECORD)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
-        os.write(fd, line)
-        os.fsync(fd)
+        with full_disk_named(path):
+            if os.write(fd, line) != len(line):  # a full disk takes what fits
+                raise OSError(errno.ENOSPC, "no space left")
+            os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -3,9 +3,11 @@ not at all, a montage is always one picture, an interrupted run (SIGTERM, as
 `docker stop` or a batch scheduler sends) exits 143 leaving no partial files,
 a PPGN chain keeps the samples it made, and a rerun replaces the earlier chain
 only once it has succeeded."""
+import contextlib
 import glob
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -296,3 +298,121 @@ def test_every_example_script_ends_by_becoming_its_python(script, repo):
     for name, body in helpers.items():
         start = body.index(f"{name}() {{")
         assert body[start + 1].startswith("exec "), f"{name} does not exec Python"
+
+
+# --- two runs at once, killed runs, a full disk (issue 21) ------------------------------
+
+@needs_caffe
+def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line(flags, tmp_path, repo):
+    """Two chains into one folder would both exit 0 with one chain's samples gone: the second is refused."""
+    nets, data = flags
+    out = tmp_path / "out"
+    chain = [sys.executable, str(repo / "sampling_class.py"), *nets, *data, "--save_every", "1", "--output_dir", str(out)]
+
+    def second_is_refused():
+        if len(glob.glob(str(out / "samples.new-*" / "*.jpg"))) < 2:
+            return False
+        done = subprocess.run([*chain, "--units", "2", "--n_iters", "2"], capture_output=True, text=True,
+                              timeout=300, env=dict(os.environ, PREFINPUT_OFFLINE="1"))
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
+        assert done.stderr.startswith(f"sampling_class.py: error: --output_dir {out}: another run is writing into "
+                                      f"this folder now; wait until it ends"), done.stderr
+        return True
+    status, stderr = interrupt_when([*chain, "--units", "1", "--n_iters", "1000000"], tmp_path, second_is_refused)
+    assert status == 143, stderr[-3000:]
+    kept = sorted(os.listdir(out / "samples.partial"))  # the first chain's, all of them
+    assert len(kept) >= 2 and kept == ["%05d.jpg" % i for i in range(len(kept))]
+    assert sorted(os.listdir(out)) == ["samples.partial"]
+
+
+def killed_in_the_middle_of(code, folder, repo):
+    """Run Python `code` (with `folder` as FOLDER) in a process that SIGKILLs itself where the code says KILL."""
+    code = "import os, signal\nKILL = lambda: os.kill(os.getpid(), signal.SIGKILL)\n" + code
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FOLDER=str(folder), PYTHONPATH=str(repo)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def test_what_a_killed_run_left_is_tidied_and_a_live_writers_file_is_not(tmp_path, repo):
+    from prefinput.files import atomic_path, clean_stale
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "00000.jpg").write_bytes(b"an earlier sample")
+    killed_in_the_middle_of("from prefinput.files import atomic_path\nwith atomic_path(os.environ['FOLDER'] + "
+                            "'/image.jpg') as t:\n    open(t, 'w').write('half an image')\n    KILL()", tmp_path, repo)
+    killed_in_the_middle_of("from prefinput.files import atomic_folder\nwith atomic_folder(os.environ['FOLDER'] + "
+                            "'/samples') as f:\n    open(f + '/00000.jpg', 'w').write('a new sample')\n    KILL()",
+                            tmp_path, repo)
+    killed_in_the_middle_of("from prefinput.files import replace_folder\nf = os.environ['FOLDER']\n"
+                            "os.mkdir(f + '/fresh')\nrename = os.rename\nos.rename = lambda a, b: (rename(a, b), KILL())\n"
+                            "replace_folder(f + '/fresh', f + '/samples')", tmp_path, repo)  # between its two renames
+    stale = part_files(tmp_path)
+    assert len(stale) == 3, stale  # .XXXXXXXX.part.jpg, samples.new-XXXXXXXX, samples.old-XXXXXXXX
+    (tmp_path / ".notes.part").write_text("a user's file, not one of ours")
+    with atomic_path(tmp_path / "live.jpg") as live:
+        open(live, "w").write("being written")
+        clean_stale(tmp_path)
+        assert os.path.exists(live)
+    assert not part_files(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [".notes.part", "fresh", "live.jpg", "samples", "samples.partial"]
+    assert (tmp_path / "samples" / "00000.jpg").read_text() == "an earlier sample"  # put back
+    assert (tmp_path / "samples.partial" / "00000.jpg").read_text() == "a new sample"
+
+
+@needs_caffe
+def test_the_next_run_tidies_what_a_killed_run_left(flags, tmp_path, repo):
+    nets, _ = flags
+    out = tmp_path / "out"
+    out.mkdir()
+    killed_in_the_middle_of("from prefinput.files import atomic_path\nwith atomic_path(os.environ['FOLDER'] + "
+                            "'/fc8_0001_02_1.0_2.0__0.jpg') as t:\n    open(t, 'w').write('half')\n    KILL()", out, repo)
+    assert part_files(out)
+    done = subprocess.run([sys.executable, str(repo / "act_max.py"), *nets, "--unit", "1", "--n_iters", "2",
+                           "--output_dir", str(out)], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PREFINPUT_OFFLINE="1"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert os.listdir(out) == ["fc8_0001_02_1.0_2.0__0.jpg"]
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a 1 MiB tmpfs of its own: fill(), and it has no byte left."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a small file system to fill cannot be mounted here (needs root): {mounted.stderr.strip()}")
+
+    def fill():
+        with open(folder / "filler", "wb", buffering=0) as f, contextlib.suppress(OSError):
+            while True:
+                f.write(b"\0" * 4096)
+    try:
+        yield folder, fill
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@needs_caffe
+@pytest.mark.parametrize("program, extra", [
+    ("act_max.py", ["--unit", "1", "--save_raw"]),
+    ("sampling_class.py", ["--units", "1", "--save_every", "1", "--write_labels"]),
+])
+def test_a_full_disk_while_saving_is_one_line_and_the_earlier_files_stay(flags, full_disk, repo, snapshot, program,
+                                                                          extra):
+    nets, data = flags
+    out, fill = full_disk
+    argv = [sys.executable, str(repo / program), *nets, *(data if program == "sampling_class.py" else []), *extra,
+            "--n_iters", "2", "--output_dir", str(out)]
+    env = dict(os.environ, PREFINPUT_OFFLINE="1")
+    earlier = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert earlier.returncode == 0, earlier.stderr[-3000:]
+    before = snapshot(out)
+    fill()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
+    assert re.fullmatch(rf"{program}: error: {out}/\S+: no space left on the device while writing it \(the earlier "
+                        rf"files are kept\); free some space or write elsewhere\n", done.stderr), done.stderr
+    after = snapshot(out)
+    del after["filler"]
+    assert after == before and not part_files(out)

@@ -2,6 +2,7 @@
 scheduler and two workers started as separate processes on 127.0.0.1 (one
 killed mid-sweep); each point's arrays against act_max.py run alone; the
 resumable sweep.jsonl; one-line mistakes and recorded failures."""
+import contextlib
 import json
 import os
 import signal
@@ -47,7 +48,7 @@ def test_points_in_one_folder_unless_a_flag_the_names_leave_out_is_swept():
 
 
 def test_a_line_torn_by_a_crash_is_dropped_before_the_next_append(tmp_path):
-    (tmp_path / "sweep.jsonl").write_text(json.dumps({"params": {"unit": "1"}}) + '\n{"params": {"un')
+    (tmp_path / "sweep.jsonl").write_text(json.dumps({"params": {"unit": "1"}, "error": "Diverged"}) + '\n{"params": {"un')
     assert list(grid.read_records(tmp_path)) == [grid.key_of({"unit": "1"})]
     grid.append(tmp_path, {"params": {"unit": "2"}})
     assert [entry["params"]["unit"] for entry in records(tmp_path)] == ["1", "2"]
@@ -60,6 +61,13 @@ def test_a_line_torn_by_a_crash_is_dropped_before_the_next_append(tmp_path):
     (["act_max", "--unit", "0", "--debug", "1"], "--debug 1 would write"),
     (["act_max", "--unit", "0", "--workers", "0"], "--workers 0"),
     (["nosuch", "--unit", "0"], "not a program sweep.py runs"),
+    (["act_max", "--unit", "0", "--workers", str(len(os.sched_getaffinity(0)) + 1)],
+     f"this machine runs {len(os.sched_getaffinity(0))} one-thread workers at once"),
+    (["act_max", "--unit", "0", "--scheduler", "nonsense"], "--scheduler nonsense: not a scheduler's address"),
+    (["act_max", "--unit", "0", "--scheduler", "tpc://127.0.0.1:8786"], "tpc:// is not one of"),
+    (["act_max", "--unit", "0", "--scheduler", "tcp://127.0.0.1:port"], "not a scheduler's address"),
+    (["act_max", "--unit", "0", "--scheduler", "tcp://127.0.0.1:87860"], "port 87860 is not 1..65535"),
+    (["act_max", "--unit", "0", "--scheduler", ""], "--scheduler : not a scheduler's address"),
 ])
 def test_a_mistake_is_one_line_before_any_work(tiny, tmp_path, capsys, argv, message):
     import sweep
@@ -70,6 +78,56 @@ def test_a_mistake_is_one_line_before_any_work(tiny, tmp_path, capsys, argv, mes
     stderr = capsys.readouterr().err
     assert stderr.count("\n") == 1 and message in stderr, stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("weights, message", [
+    ("nonesuch.caffemodel", "nonesuch.caffemodel not found, and it is not a file that nets/download.sh provides"),
+    ("pipe", "pipe is a FIFO (named pipe), not a file; give the file itself"),
+])
+def test_a_missing_or_unreadable_model_file_is_one_line(tiny, tmp_path, capsys, weights, message):
+    import sweep
+    from prefinput.cli import run
+    if weights == "pipe":
+        os.mkfifo(tmp_path / weights)
+    flags = tiny_flags(tiny)
+    flags[flags.index("--net_weights") + 1] = str(tmp_path / weights)
+    with pytest.raises(SystemExit) as stop:
+        run(sweep.main, ["act_max", "--unit", "0", *flags, "--output_dir", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and message in stderr, stderr
+
+
+def make_record(kind, path):
+    """OUTPUT_DIR/sweep.jsonl as something that is not a sweep's record."""
+    lines = {"wrong types": '{"params": {"unit": "0"}, "files": "fc8.jpg", "sha256": "ab"}\n',
+             "files and digests differ": '{"params": {"unit": "0"}, "files": ["a.jpg"], "sha256": []}\n'}
+    if kind == "a folder":
+        path.mkdir()
+    elif kind == "a FIFO":
+        os.mkfifo(path)
+    else:
+        path.write_text(lines[kind])
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("a folder", "sweep.jsonl is a folder, not a file; move it away"),
+    ("a FIFO", "sweep.jsonl is a FIFO (named pipe), not a file; move it away"),
+    ("wrong types", "sweep.jsonl: not a sweep record: b'{\"params\""),
+    ("files and digests differ", "not a sweep record"),
+])
+def test_a_record_that_is_no_record_is_one_line_and_stays(tiny, tmp_path, capsys, kind, message):
+    import sweep
+    from prefinput.cli import run
+    out = tmp_path / "out"
+    out.mkdir()
+    make_record(kind, out / "sweep.jsonl")
+    with pytest.raises(SystemExit) as stop:
+        run(sweep.main, ["act_max", "--unit", "0", *tiny_flags(tiny), "--output_dir", str(out), "--workers", "1"])
+    assert stop.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and message in stderr, stderr
+    assert os.listdir(out) == ["sweep.jsonl"]
 
 
 def test_a_worker_loads_a_set_of_nets_once_and_again_when_a_file_changes(tiny, tmp_path):
@@ -204,12 +262,15 @@ def start(argv, log, env):
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-def test_a_separate_cluster_finishes_every_point_once_when_a_worker_dies(repo, tiny, tmp_path):
+@contextlib.contextmanager
+def own_cluster(repo, folder, workers):
+    """A scheduler and `workers` one-thread workers, each a process of its own
+    on 127.0.0.1: (address, scheduler process, worker processes); all stopped after."""
     dask = str(Path(sys.executable).parent / "dask")
     env = dict(os.environ, PYTHONPATH=str(repo), OPENBLAS_NUM_THREADS="1")
-    scheduler_file = tmp_path / "scheduler.json"
+    scheduler_file = folder / "scheduler.json"
     processes = []
-    with open(tmp_path / "cluster.log", "w") as log:
+    with open(folder / "cluster.log", "w") as log:
         try:
             processes.append(start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                     "--scheduler-file", str(scheduler_file)], log, env))
@@ -217,31 +278,81 @@ def test_a_separate_cluster_finishes_every_point_once_when_a_worker_dies(repo, t
             while not scheduler_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
             address = json.loads(scheduler_file.read_text())["address"]
-            workers = [start([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                              "--host", "127.0.0.1"], log, env) for _ in range(2)]
-            processes += workers
-            out = tmp_path / "out"
-            sweep = subprocess.Popen([sys.executable, str(repo / "sweep.py"), "act_max", "--unit", "0-9",
-                                      "--seed", "0", "1", "--n_iters", "300", *tiny_flags(tiny),
-                                      "--output_dir", str(out), "--scheduler", address, "--quiet"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo)
-            record = out / "sweep.jsonl"
-            while not (record.exists() and record.read_text().strip()) and sweep.poll() is None:
-                time.sleep(0.05)
-            killed_at = len(record.read_text().splitlines())
-            workers[0].kill()
-            _, stderr = sweep.communicate(timeout=TIMEOUT)
+            processes += [start([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                 "--host", "127.0.0.1"], log, env) for _ in range(workers)]
+            yield address, processes[0], processes[1:]
         finally:
             for process in processes:
                 if process.poll() is None:
                     os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=60)
+
+
+def sweep_until_a_point_is_done(repo, argv, out):
+    """sweep.py started with `argv`, once the first point is recorded in `out`."""
+    sweep = subprocess.Popen([sys.executable, str(repo / "sweep.py"), *argv, "--output_dir", str(out), "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo)
+    record = out / "sweep.jsonl"
+    while not (record.exists() and record.read_text().strip()) and sweep.poll() is None:
+        time.sleep(0.05)
+    return sweep
+
+
+def test_a_separate_cluster_finishes_every_point_once_when_a_worker_dies(repo, tiny, tmp_path):
+    out = tmp_path / "out"
+    with own_cluster(repo, tmp_path, 2) as (address, _, workers):
+        sweep = sweep_until_a_point_is_done(repo, ["act_max", "--unit", "0-9", "--seed", "0", "1", "--n_iters", "300",
+                                                   *tiny_flags(tiny), "--scheduler", address], out)
+        killed_at = len(records(out))
+        workers[0].kill()
+        _, stderr = sweep.communicate(timeout=TIMEOUT)
     assert killed_at < 20, "the sweep had finished before the worker was killed"
     assert sweep.returncode == 0, stderr
     entries = records(out)
     assert sorted((e["params"]["seed"], int(e["params"]["unit"])) for e in entries) == sorted(
         (seed, unit) for seed in "01" for unit in range(10))
     assert all("error" not in e and (out / e["files"][0]).is_file() for e in entries)
+
+
+def tasks_on(address):
+    """How many tasks the scheduler at `address` holds now."""
+    from distributed import Client
+    with Client(address, timeout=60) as client:
+        return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def test_a_sweep_of_10000_points_keeps_a_few_tasks_out_and_sigterm_leaves_none(repo, tiny, tmp_path):
+    """Stopping cancels what the scheduler holds: a few chunks, not the whole
+    grid (10,000 tasks took the scheduler minutes to drop at 100,000 points)."""
+    out = tmp_path / "out"
+    with own_cluster(repo, tmp_path, 1) as (address, _, _):
+        sweep = sweep_until_a_point_is_done(repo, ["act_max", "--unit", "0-9", "--seed", *map(str, range(1000)),
+                                                   "--n_iters", "20", *tiny_flags(tiny), "--scheduler", address], out)
+        held = tasks_on(address)
+        sweep.send_signal(signal.SIGTERM)
+        _, stderr = sweep.communicate(timeout=TIMEOUT)
+        assert sweep.returncode == 143, stderr
+        assert held <= 8, f"{held} tasks on the scheduler for one worker"
+        assert tasks_on(address) == 0
+    assert "sweep.py: 10000 points, 0 done before, 10000 to compute" in stderr
+
+
+def test_a_scheduler_that_dies_mid_sweep_is_one_line_and_the_finished_points_stay(repo, tiny, tmp_path):
+    out = tmp_path / "out"
+    with own_cluster(repo, tmp_path, 1) as (address, scheduler, _):
+        sweep = sweep_until_a_point_is_done(repo, ["act_max", "--unit", "0-9", "--n_iters", "300",
+                                                   *tiny_flags(tiny), "--scheduler", address], out)
+        scheduler.kill()
+        _, stderr = sweep.communicate(timeout=TIMEOUT)
+    kept = [e for e in records(out) if "error" not in e]
+    assert sweep.returncode == 1, stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("sweep.py: 10 points")]
+    assert len(lines) == 1, stderr
+    [line] = lines
+    assert line.startswith(f"sweep.py: error: the scheduler {address} went away mid-sweep"), stderr
+    assert f"{len(kept)} of 10 points are done, kept in {out / 'sweep.jsonl'}" in line
+    assert 1 <= len(kept) < 10 and all((out / e["files"][0]).is_file() for e in kept)
+    assert len(records(out)) == len(kept), "a point the scheduler took away was recorded as failed"
 
 
 # --- the gallery, in a real headless browser ------------------------------------------------

@@ -325,7 +325,43 @@ ROWS_CAFFE = [
      r"holds; give a smaller --batch_size$"),
 ]
 
-ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE
+# --- rows: never hang on a file that is no file, never fail after the work (issue 21) ---
+
+
+def make_fifo(name):
+    def make(tmp, places):
+        path = tmp / name
+        os.mkfifo(path)
+        return path
+    return make
+
+
+MAKERS.update({"f_fifo": make_fifo("pipe")})
+FIFO = r"^\S+\.py: error: \S*/pipe is a FIFO \(named pipe\), not a file; give the file itself\n$"
+LONG = "n" * 300  # a name longer than a file system holds (255 bytes)
+NEAR = "v" * 246  # a name that fits, with no room for a temporary name 15 bytes longer
+ROWS_NO_FILE = [
+    ("no file act_max definition is a FIFO", [*ACT_MAX, "--unit", "1", "--net_definition", "{f_fifo}"], 2, FIFO),
+    ("no file act_max weights are a FIFO", [*ACT_MAX, "--unit", "1", "--net_weights", "{f_fifo}"], 2, FIFO),
+    ("no file act_max bound is a FIFO", [*ACT_MAX, "--unit", "1", "--bound", "{f_fifo}"], 2, FIFO),
+    ("no file act_max init image is a FIFO", [*ACT_MAX, "--unit", "1", *START, "{f_fifo}"], 2, FIFO),
+    ("no file sampling synset file is a FIFO", [*SAMPLING, "--units", "1", "--synset_file", "{f_fifo}"], 2, FIFO),
+    ("no file cnn_vis definition is a FIFO", [*CNN_VIS, "--deploy_txt", "{f_fifo}"], 2, FIFO),
+    ("no file cnn_vis initial image is a FIFO", [*CNN_VIS, "--initial_image", "{f_fifo}"], 2, FIFO),
+    ("no file act_max weights are a device", [*ACT_MAX, "--unit", "1", "--net_weights", "/dev/zero"], 2,
+     r"/dev/zero is a character device, not a file; give the file itself\n$"),
+    ("no file act_max weights are a folder", [*ACT_MAX, "--unit", "1", "--net_weights", "{tmp}"], 2,
+     r"\S+ is a folder, not a file; give the file itself\n$"),
+    ("too long act_max output folder", [*ACT_MAX, "--unit", "1", "--output_dir", f"{{out}}/{LONG}"], 2,
+     rf"--output_dir \S*{LONG}: the name n{{40}}\.\.\. is 300 bytes, more than the file system holds \(255\)"),
+    ("too long cnn_vis output name", [*CNN_VIS_RUNS, "--output_file", f"{{out}}/{LONG}.png"], 2,
+     r"--output_file \S+\.png: the name n{40}\.\.\. is 304 bytes, more than the file system holds \(255\)"),
+    ("too long driver collage name", [*DRIVER_ACT_MAX, "--collage", f"{{out}}/{LONG}.jpg", "--", *ACT_MAX[1:]], 2,
+     r"--collage \S+\.jpg: the name n{40}\.\.\. is 304 bytes"),
+    ("near the limit cnn_vis output name is written", [*CNN_VIS_RUNS, "--output_file", f"{{out}}/{NEAR}.png"], 0, ""),
+]
+
+ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE + ROWS_NO_FILE
 
 
 @pytest.fixture
