@@ -282,12 +282,17 @@ def _weigh_outputs(net):
     return names[::-1]
 
 
-def input_batch_sizes(net):
-    """The first dimension of each input, whatever form the inputs take."""
+def input_shapes(net):
+    """The shape of each input, whatever form the inputs take, in Caffe's order."""
     shapes = [list(net.input_dim[i:i + 4]) for i in range(0, len(net.input_dim), 4)]
     shapes += [list(shape.dim) for shape in net.input_shape]
     shapes += [list(shape.dim) for layer in net.layer if layer.type == "Input" for shape in layer.input_param.shape]
-    return [shape[0] for shape in shapes if shape]
+    return [shape for shape in shapes if shape]
+
+
+def input_batch_sizes(net):
+    """The first dimension of each input, whatever form the inputs take."""
+    return [shape[0] for shape in input_shapes(net)]
 
 
 def set_batch_size(net, n):
