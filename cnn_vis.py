@@ -287,7 +287,7 @@ def main(argv=None):
     mean_img = np.load(os.path.expandvars(args.mean_image))
     _, C, H, W = net.blobs[input_blob(net)].data.shape
 
-    base_size = (H, W) if args.initial_image is None else imread(args.initial_image).shape[:2]
+    base_size = (H, W) if args.initial_image is None else imread(args.initial_image, '--initial_image').shape[:2]
     print('base_size is %r' % (base_size,))
     sizes = checked_sizes(args, base_size, (H, W))
 

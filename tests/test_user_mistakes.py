@@ -276,23 +276,6 @@ ROWS_NEVER_DESTROY = [
 # --- rows: hostile inputs and absurd flags (issue 21) -------------------------
 
 
-def make_bomb(tmp, places):
-    """A decompression bomb: a 20000x20000 palette PNG of 49 KB, written row by row."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    side = 20000
-    pack = zlib.compressobj(9)
-    row = bytes(1 + side // 8)  # a filter byte and 1 bit a pixel, all colour 0
-    rows = b"".join(pack.compress(row) for _ in range(side)) + pack.flush()
-    path = tmp / "bomb.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 3, 0, 0, 0)) +
-                     chunk(b"PLTE", bytes([200, 30, 30, 30, 30, 200])) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
-    return path
-
-
 def make_grey_net(tmp, places):
     """The tiny classifier taking 1-channel images, and weights for it (its fillers')."""
     import caffe
@@ -304,22 +287,22 @@ def make_grey_net(tmp, places):
 
 
 MAKERS.update({
-    "i_bomb": make_bomb,
     "i_grey_net": make_grey_net,
     "i_empty_bound": make_text("empty_bound.txt", ""),
     "i_two_line_bound": make_text("two_lines.txt", " ".join(["1"] * 64) + "\n" + " ".join(["2"] * 64) + "\n"),
 })
 GREY_NET = r"\S*grey\.prototxt: the net's input has shape 1x1x27x27, not a colour image \(Nx3xHxW\); give a net that "
-BOMB = r"\S*bomb\.png: over \d+ pixels, more than Pillow decodes safely \(a decompression bomb\?\); give a smaller picture$"
+BOMB = (r"\S*bomb\.png: over \d+ pixels, more than Pillow decodes safely \(a decompression bomb\?\); give a smaller "
+        r"picture$")
 SEED = r"--seed {}: a seed is 0 or more and below 2\*\*32 \(4294967296\); give e\.g\. --seed 0$"
 CNN_VIS_CONV3 = [*CNN_VIS, "--target_layer", "conv3"]
 CNNPREF_DGN = "examples/cnnpref/generate_preferred_image_dgn_gd__for_higher_layer.py"
 ROWS_HOSTILE = [
-    ("hostile act_max init file a decompression bomb", [*ACT_MAX, "--unit", "1", *START, "{i_bomb}"], 2,
+    ("hostile act_max init file a decompression bomb", [*ACT_MAX, "--unit", "1", *START, "{bomb}"], 2,
      r"--init_file " + BOMB),
-    ("hostile sampling init file a decompression bomb", [*SAMPLING, "--units", "1", *START, "{i_bomb}"], 2,
+    ("hostile sampling init file a decompression bomb", [*SAMPLING, "--units", "1", *START, "{bomb}"], 2,
      r"--init_file " + BOMB),
-    ("hostile cnn_vis initial image a decompression bomb", [*CNN_VIS_CONV3, "--initial_image", "{i_bomb}"], 2,
+    ("hostile cnn_vis initial image a decompression bomb", [*CNN_VIS_CONV3, "--initial_image", "{bomb}"], 2,
      r"--initial_image " + BOMB),
     ("hostile act_max seed 2**32", [*ACT_MAX, "--unit", "1", "--seed", "4294967296"], 2, SEED.format(4294967296)),
     ("hostile sampling seed 2**32", [*SAMPLING, "--units", "1", "--seed", "4294967296"], 2, SEED.format(4294967296)),
@@ -378,7 +361,7 @@ ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DES
 
 
 @pytest.fixture
-def places(tiny, shared_path, tmp_path):
+def places(tiny, shared_path, tmp_path, bomb_png):
     """The placeholders' values, with an earlier run's files in {out}."""
     out = tmp_path / "out"
     out.mkdir()
@@ -392,7 +375,7 @@ def places(tiny, shared_path, tmp_path):
         "synsets": str(shared_path("reference", "ppgn", "misc", "synset_words.txt")),
         "mean_mat": str(shared_path("reference", "ppgn", "misc", "ilsvrc_2012_mean.mat")),
         "mean_npy": str(shared_path("reference", "cnnpref", "data", "ilsvrc_2012_mean.npy")),
-        "out": str(out), "tmp": str(tmp_path),
+        "out": str(out), "tmp": str(tmp_path), "bomb": str(bomb_png),
     }
 
 
