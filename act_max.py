@@ -24,12 +24,13 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 
 from prefinput import collage, modelcheck, models, nets
-from prefinput.cli import ArgumentParser, FiniteFloat, UserError, add_setting_flags, optional_path, print_settings, run
+from prefinput.cli import (ArgumentParser, FiniteFloat, Seed, UserError, add_setting_flags, optional_path,
+                           print_settings, run)
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
 from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
-from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_covers, check_finite, check_unit, encode, \
-    input_blob, read_image_for, schedule, unit_index, unit_values
+from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_code_layers, check_covers, check_finite, \
+    check_unit, encode, input_blob, read_bounds, read_image_for, schedule, unit_index, unit_values
 
 DIVERGED = "try a smaller --start_lr or --end_lr"  # the fix for a code or image that is no longer finite
 
@@ -170,7 +171,7 @@ def parse_args(argv=None):
     parser.add_argument("--L2", action=FiniteFloat, default=1.0, help="L2 decay of the code (used when in (0, 1))")
     parser.add_argument("--start_lr", action=FiniteFloat, default=2.0, help="learning rate")
     parser.add_argument("--end_lr", action=FiniteFloat, default=-1.0, help="ending learning rate (< 0: start_lr)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the start code")
+    parser.add_argument("--seed", action=Seed, default=0, help="random seed of the start code")
     parser.add_argument("--xy", type=int, default=0, help="spatial position (xy, xy) of a unit in a spatial blob")
     parser.add_argument("--opt_layer", help="encoder layer giving the start code of --init_file, e.g. fc6")
     parser.add_argument("--act_layer", default="fc8", help="blob of the unit to activate (any blob of the net)")
@@ -203,8 +204,6 @@ def parse_args(argv=None):
         parser.error("--debug 1 saves one unit's iterations: use it with --batch 1")
     if args.init_file and not args.opt_layer:
         parser.error("--init_file needs --opt_layer, the encoder layer that gives the code (e.g. fc6)")
-    if args.seed < 0:
-        raise UserError(f"--seed {args.seed}: a seed is 0 or more")
     check_folder(args.output_dir, "--output_dir")
     check_name(output_name(args.output_dir, args.act_layer, max(args.unit), args.n_iters, args.L2, args.start_lr,
                            args.seed), "the output file")
@@ -222,11 +221,7 @@ def needed_files(args):
 def load_bound(path, shape):
     """Upper and lower bounds of the code read as the original's --bound did:
     the first n values of the file, and 0 below (the code is a ReLU output)."""
-    try:
-        upper = np.loadtxt(path, delimiter=" ", usecols=np.arange(0, shape[1]), unpack=True)
-    except (OSError, ValueError, IndexError) as error:
-        raise UserError(f"cannot read {shape[1]} bounds from {path}: {error}") from None
-    return upper.reshape(shape), np.zeros(shape)
+    return read_bounds(path, shape[1], "--bound").reshape(shape), np.zeros(shape)
 
 
 def output_name(output_dir, act_layer, unit, n_iters, L2, start_lr, seed):
@@ -282,22 +277,22 @@ def load_nets(args):
         encoder = nets.load(args.encoder_definition, args.encoder_weights)
         nets.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
         read_rgb(args.init_file, "--init_file")
+    check_code_layers(generator, args.gen_in_layer, encoder, args.opt_layer)
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
 
 
 def start_code_and_bounds(args, loaded):
     """The start code (a real image's, or None for noise) and the code's bounds."""
-    shape = loaded.generator.blobs[args.gen_in_layer].data.shape[1:]
+    shape = (1,) + loaded.generator.blobs[args.gen_in_layer].data.shape[1:]  # the encoder's code too (load_nets)
+    upper_bound = lower_bound = None
+    if args.bound:
+        upper_bound, lower_bound = load_bound(args.bound, shape)
     init_code = None
     if args.init_file:
         data = read_image_for(loaded.encoder, args.init_file, args.mean_file_mat)
         init_code = encode(loaded.encoder, data, args.opt_layer)
         print("Loaded start code: ", init_code.shape)
-        shape = init_code.shape[1:]
-    upper_bound = lower_bound = None
-    if args.bound:
-        upper_bound, lower_bound = load_bound(args.bound, (1,) + shape)
-    return init_code, (1,) + shape, upper_bound, lower_bound
+    return init_code, shape, upper_bound, lower_bound
 
 
 def save_output(args, unit, image, code, frames_folder):

@@ -11,6 +11,7 @@ Same flags and defaults as the original, plus --seed and --save_raw; see
 docs/cnn-vis.md.  Example: examples/cnn-vis/example1.sh.
 """
 import argparse
+import math
 import os
 import re
 
@@ -20,15 +21,15 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 
 from prefinput import examples, modelcheck, models, nets
-from prefinput.cli import ArgumentParser, FiniteFloat, UserError, run, setting
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
                               scaled_tv_norm)
 from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
-from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence
+from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
 from prefinput.files import check_output_file, clean_stale
-from prefinput.image import imread, imsave, read_rgb, writable_extensions
-from prefinput.steps import check_finite, input_blob
+from prefinput.image import MAX_PIXELS, imread, imsave, read_rgb, writable_extensions
+from prefinput.steps import check_finite, image_size, input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')
 ITER_BEHAVIORS = ('save', 'print', 'show', 'plot_pix')  # what happens every --output_iter steps
@@ -123,7 +124,7 @@ def build_parser():
     add('--iter_behavior', default='save+print',
         help='what every --output_iter steps does, joined by +: %s' % ', '.join(ITER_BEHAVIORS))
     # Beyond the original
-    add('--seed', type=int, default=None, help='seed numpy.random (the noise of the start image) first')
+    add('--seed', action=Seed, default=None, help='seed numpy.random (the noise of the start image) first')
     add('--save_raw', action='store_true',
         help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
     parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
@@ -218,6 +219,7 @@ def setup_net(args):
         raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
                         "googlenet_layers.txt)" % args.target_layer)
     nets.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
+    image_size(net)  # a colour image, or a line saying so
     if args.image_type == 'amplify_layer':
         return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
     channels = net.blobs[args.target_layer].data.shape[1]
@@ -234,6 +236,12 @@ def check_args(args):
         least = 0 if flag == 'num_steps' else 1  # no steps: the start image
         if getattr(args, flag) < least:
             raise UserError('--%s %d: must be at least %d' % (flag, getattr(args, flag), least))
+    for flag in ('p_scale', 'p_scale_aux', 'tv_reg_scale'):
+        if getattr(args, flag) == 0:  # the regularisers divide the image by it
+            raise UserError('--%s 0: a scale the image is divided by; give one other than 0, e.g. 1' % flag)
+    for flag in ('alpha', 'alpha_aux'):
+        if getattr(args, flag) < 1:  # |x|^(p-1) is infinite at a pixel of 0 below
+            raise UserError('--%s %s: p of a p-norm is at least 1; give e.g. 6' % (flag, getattr(args, flag)))
     unknown = [word for word in args.iter_behavior.split('+') if word and word not in ITER_BEHAVIORS]
     if unknown:
         raise UserError('--iter_behavior %s: %r is not one of %s; join them with +, e.g. save+print'
@@ -246,6 +254,38 @@ def check_args(args):
         pyplot()
 
 
+def checked_sizes(args, base_size, input_size):
+    """The sizes of the multiscale schedule, or one line naming the size flag
+    to change: each size must hold the net's input, and be a picture Pillow
+    reads back (at most MAX_PIXELS pixels)."""
+    ends = [('--initial_size', args.initial_size)] + [('--final_size', args.final_size)] * (args.num_sizes > 1)
+    for flag, text in ends:
+        scale = float(text[1:]) if text and text.startswith('x') else 1
+        height, width = parse_size(text, base_size) if math.isfinite(scale * max(base_size)) else (math.inf,) * 2
+        named = '%s %s' % (flag, text) if text else '%s (default: the base size)' % flag
+        if height < input_size[0] or width < input_size[1]:
+            raise UserError('%s: %dx%d is too small for the net\'s %dx%d input; give at least %dx%d'
+                            % (named, height, width, *input_size, *input_size))
+        check_pixels(named, height * width)
+    sizes = get_size_sequence(base_size, args.initial_size, args.final_size, args.num_sizes, args.resize_type)
+    for height, width in sizes:  # between the ends, a size may still be too large (27x9999 to 9999x27)
+        check_pixels('--initial_size %s to --final_size %s' % (args.initial_size, args.final_size), height * width)
+    return sizes
+
+
+def check_pixels(named, pixels):
+    if pixels > MAX_PIXELS:
+        raise UserError('%s: over %d pixels, more than a picture can have here (Pillow\'s limit); give a smaller '
+                        'size' % (named, MAX_PIXELS))
+
+
+def check_blur(blur, size):
+    """Stop with one line unless the start noise's blur (a sigma) is from 0 to its largest side."""
+    if not 0 <= blur <= max(size):
+        raise UserError('--initialization_blur %s: a blur (sigma) from 0 to the start image\'s largest side, %d '
+                        'pixels; give e.g. 1' % (blur, max(size)))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.seed is not None:
@@ -256,14 +296,12 @@ def main(argv=None):
     mean_img = np.load(os.path.expandvars(args.mean_image))
     _, C, H, W = net.blobs[input_blob(net)].data.shape
 
-    base_size = (H, W) if args.initial_image is None else imread(args.initial_image).shape[:2]
+    base_size = (H, W) if args.initial_image is None else imread(args.initial_image, '--initial_image').shape[:2]
     print('base_size is %r' % (base_size,))
-    sizes = get_size_sequence(base_size, args.initial_size, args.final_size,
-                              args.num_sizes, args.resize_type)
-    if sizes[0][0] < H or sizes[0][1] < W:
-        raise UserError('Initial size %r is too small; must be at least %r' % (sizes[0], (H, W)))
+    sizes = checked_sizes(args, base_size, (H, W))
 
     if args.initial_image is None:
+        check_blur(args.initialization_blur, sizes[0])
         img = noise_image(C, sizes[0], mean_img, args.initialization_scale, args.initialization_blur)
         init_img = None
     else:

@@ -68,9 +68,17 @@ class ClassConditionalSampler(Sampler):
 
 
 def read_class_names(synset_file):
-    """'n01440764 tench, Tinca tinca' -> 'tench', one per line."""
-    with open(synset_file, 'r') as f:
-        return [line.split(",")[0].split(" ", 1)[-1].rstrip('\n') for line in f.readlines()]
+    """'n01440764 tench, Tinca tinca' -> 'tench', one per line; one line
+    (naming --synset_file) unless the file is text."""
+    try:
+        with open(synset_file, 'r') as f:
+            lines = f.readlines()
+    except UnicodeDecodeError:
+        lines = None
+    if lines is None or any('\0' in line for line in lines):
+        raise UserError(f"--synset_file {synset_file}: a binary file, not text; give a label file with a line per "
+                        "unit, e.g. synset_words.txt")
+    return [line.split(",")[0].split(" ", 1)[-1].rstrip('\n') for line in lines]
 
 
 def parse_args(argv=None):
@@ -105,9 +113,9 @@ def load_nets(args):
                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
     conditions = parse_conditions(args, net)
+    class_names = read_class_names(args.synset_file)  # read now: a file of no labels stops before the work
     if args.save_every > 0:  # each kept sample is labelled with its unit's class name
-        check_labels('--synset_file', args.synset_file, read_class_names(args.synset_file),
-                     [condition['unit'] for condition in conditions])
+        check_labels('--synset_file', args.synset_file, class_names, [condition['unit'] for condition in conditions])
     return net, encoder, generator
 
 

@@ -40,6 +40,23 @@ class FiniteFloat(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
+SEED_LIMIT = 2**32  # numpy.random.seed takes 0 .. 2**32 - 1
+
+
+class Seed(argparse.Action):
+    """A seed flag (`action=Seed`): a whole number numpy.random.seed takes,
+    refused, naming the flag, before any work otherwise."""
+
+    def __init__(self, option_strings, dest, type=int, **kwargs):
+        super().__init__(option_strings, dest, type=type, **kwargs)
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value is not None and not 0 <= value < SEED_LIMIT:  # None: a nargs='?' flag given bare
+            raise UserError(f"{option_string} {value}: a seed is 0 or more and below 2**32 ({SEED_LIMIT}); "
+                            f"give e.g. {option_string} 0")
+        setattr(namespace, self.dest, value)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (docker stop, a batch scheduler), raised where Python next runs
     so that it unwinds like Ctrl-C: files being written are finished or removed."""

@@ -5,6 +5,9 @@ The one surprise worth knowing: saving or resizing a *float* array stretches
 its own min..max to 0..255 (`bytescale`), whatever range it was clipped to.
 """
 import os
+import struct
+import warnings
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -68,10 +71,30 @@ def fromimage(image):
     return np.array(image)
 
 
-def imread(path):
-    """The image file at `path` as an array (uint8 for ordinary images)."""
-    with Image.open(path) as image:
-        return fromimage(image)
+# Pillow's decompression-bomb limit (about 89 million pixels): above it Pillow
+# warns, and above twice it refuses; every image read here stops at it.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# What Pillow raises for a file it cannot decode, by format and by where the
+# damage is; its UserWarnings (a truncated TIFF tag, corrupt EXIF) are raised too.
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error, UserWarning)
+
+
+def imread(path, what="image"):
+    """The image file at `path` as an array (uint8 for ordinary images);
+    one line naming it (as `what`, e.g. a flag) unless Pillow reads it whole
+    and it has at most MAX_PIXELS pixels (a decompression bomb, a small file
+    of a huge picture, would take the machine's memory)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("error", UserWarning)
+            with Image.open(path) as image:
+                return fromimage(image)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise UserError(f"{what} {path}: over {MAX_PIXELS} pixels, more than Pillow decodes safely (a "
+                        f"decompression bomb?); give a smaller picture") from None
+    except UNREADABLE as error:  # PIL's UnidentifiedImageError is an OSError
+        raise UserError(f"{what} {path}: not an image Pillow can read ({error}); give a JPEG or PNG") from None
 
 
 def imsave(path, arr):
@@ -110,13 +133,10 @@ def writable_extensions():
 
 
 def read_rgb(path, what):
-    """imread(path), stopping with one line unless it is an RGB image (the
+    """imread(path, what), stopping with one line unless it is an RGB image (the
     originals read images without a mode and took only HxWx3: grey and RGBA
     are refused, not converted)."""
-    try:
-        pixels = imread(path)
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        raise UserError(f"{what} {path}: not an image Pillow can read ({error}); give a JPEG or PNG") from None
+    pixels = imread(path, what)
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise UserError(f"{what} {path}: an image of shape {pixels.shape}, not RGB (HxWx3); convert it first, "
                         f"e.g. convert {path} -type TrueColor -alpha off rgb.png")

@@ -16,6 +16,7 @@ import numpy as np
 
 from prefinput import modelcheck, prototxt
 from prefinput.cli import UserError, setting, truthy
+from prefinput.steps import check_image_input
 
 # caffe.Classifier's mean (BGR), as the original programs built their classifiers
 CLASSIFIER_MEAN = np.float32([104.0, 117.0, 123.0])
@@ -42,6 +43,10 @@ def classifier(definition, weights, *, gpu=None, image_dims=None, mean=None, inp
     set_mode(gpu)
     patched = prototxt.patch(definition, **patch_options)
     modelcheck.check(patched, weights, definition)
+    with open(patched) as f:  # caffe.Classifier takes colour images: a grey net fails inside it
+        shapes = [shape for _name, shape in prototxt.input_shapes(prototxt.parse(f.read(), patched)[0]) if shape]
+    if shapes:
+        check_image_input(shapes[0], f"{definition}: the net's input")
     return caffe.Classifier(patched, weights, image_dims=image_dims, mean=mean, input_scale=input_scale,
                             raw_scale=raw_scale, channel_swap=channel_swap)
 

@@ -13,10 +13,10 @@ from collections import namedtuple
 import numpy as np
 
 from . import collage, modelcheck, nets
-from .cli import ArgumentParser, FiniteFloat, add_setting_flags, optional_path, UserError
+from .cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, UserError
 from .files import atomic_folder, atomic_path, check_folder, save_npz
 from .image import read_rgb, save_image
-from .steps import check_covers, encode, read_image_for
+from .steps import check_code_layers, check_covers, encode, read_image_for
 
 # The original hard-codes these for 227x227 images; other sizes scale them.
 ORIGINAL_SIZE = 227
@@ -43,7 +43,7 @@ def sampling_parser(description):
     parser.add_argument('--epsilon1', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Prior')
     parser.add_argument('--epsilon2', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Condition')
     parser.add_argument('--epsilon3', metavar='lr', action=FiniteFloat, default=1.0, nargs='?', help='Noise')
-    parser.add_argument('--seed', metavar='n', type=int, default=0, nargs='?', help='Random seed')
+    parser.add_argument('--seed', metavar='n', action=Seed, default=0, nargs='?', help='Random seed')
     parser.add_argument('--xy', metavar='n', type=int, default=0, nargs='?',
                         help='Spatial position for units of a spatial blob (conv, pooling)')
     parser.add_argument('--opt_layer', metavar='s', type=str, default='fc6',
@@ -79,8 +79,8 @@ def parse(parser, argv):
         args.lr_end = args.lr
     if args.n_iters < 1:
         raise UserError(f"--n_iters must be at least 1, not {args.n_iters}")
-    for flag in ('save_every', 'reset_every', 'seed'):
-        if (getattr(args, flag) or 0) < 0:
+    for flag in ('save_every', 'reset_every'):
+        if getattr(args, flag) < 0:
             raise UserError(f"--{flag} {getattr(args, flag)}: must be 0 or more")
     check_folder(args.output_dir, '--output_dir')
     return args
@@ -106,6 +106,7 @@ def load_image_nets(encoder_definition, encoder_weights, generator_definition, g
     nets.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
     nets.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
     nets.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
+    check_code_layers(generator, gen_in_layer, encoder, opt_layer)
     check_covers(generator, gen_out_layer, encoder, 'the encoder')
     if init_file:
         read_rgb(init_file, '--init_file')

@@ -8,7 +8,8 @@ out, the units, and the net to score them on.  This reads the manifest,
 fetches the published picture through the registry, pairs our panels with
 the published ones and writes <picture>_vs_published.jpg: every pair side by
 side, under it their SSIM (scikit-image) and the target unit's activation on
-each.  The check fails when a pair's SSIM is below the threshold.
+each.  The check fails when a pair's SSIM is below the threshold, or no
+better than a blank picture's or noise's against the same published panel.
 
 How the published picture's panels are paired with ours (its "layout"):
   grid CxR  our panel i with the published cell i, searched for within half
@@ -36,7 +37,11 @@ from .files import atomic_path
 from .image import imread, imresize
 from .steps import input_blob, unit_values
 
-Score = namedtuple("Score", "file unit ssim ours published")
+# `floor`: the best SSIM a blank picture (the published panel's mean colour) or
+# noise scores against the same published panel; a panel must beat it, or its
+# score says nothing (a solid picture beside a solid one scores 1).
+Score = namedtuple("Score", "file unit ssim ours published floor")
+SSIM_SIDE = 7  # structural_similarity's window: the least side of a picture it compares
 
 # The unit each published picture shows in each cell, in its order (from the
 # originals' example scripts): panels are paired by unit, never by position
@@ -109,9 +114,22 @@ def parse_layout(text):
 
 # --- our panels and theirs --------------------------------------------------
 
+def read_picture(path, what):
+    """The colour picture at `path` (HxWx3, without alpha), or one line naming
+    it as `what` where it is unreadable, grey or too small for SSIM's window."""
+    pixels = imread(path, what)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise UserError(f"{what} {path}: a grey picture (shape {pixels.shape}), not colour; convert it first, e.g. "
+                        f"convert {path} -type TrueColor rgb.png")
+    if min(pixels.shape[:2]) < SSIM_SIDE:
+        raise UserError(f"{what} {path}: {pixels.shape[1]}x{pixels.shape[0]} pixels, too small to compare (SSIM "
+                        f"needs {SSIM_SIDE}x{SSIM_SIDE}); give the full-size picture")
+    return pixels[..., :3]
+
+
 def our_panel(path, size):
     """The image in one of our (labelled) panel files: `size` at its top centre."""
-    image = imread(path)[..., :3]
+    image = read_picture(path, "the panel")
     left = (image.shape[1] - size[1]) // 2
     return image[:size[0], left:left + size[1]]
 
@@ -153,6 +171,18 @@ def cells(sheet, grid, size):
 
 def ssim(ours, theirs):
     return structural_similarity(ours, theirs, channel_axis=2)
+
+
+def floor_of(theirs):
+    """What a blank picture (`theirs`' mean colour) or noise scores against `theirs`."""
+    blank = np.broadcast_to(theirs.mean(axis=(0, 1)).round().astype(np.uint8), theirs.shape)
+    noise = np.random.RandomState(0).randint(0, 256, theirs.shape).astype(np.uint8)
+    return max(ssim(blank, theirs), ssim(noise, theirs))
+
+
+def pair_score(file, unit, ours, theirs, acts=(None, None)):
+    """The Score of the pair (ours, theirs), with the activations `acts` on each."""
+    return Score(file, unit, ssim(ours, theirs), *acts, floor_of(theirs))
 
 
 def most_similar(panel, candidates):
@@ -230,11 +260,11 @@ def scores_of(manifest, pairs, panels):
     for (ours, theirs), panel in zip(pairs, panels):
         unit = panel["unit"]
         if theirs is None:  # the published picture does not show this unit: nothing to score against
-            scores.append(Score(panel["file"], unit, None, None, None))
+            scores.append(Score(panel["file"], unit, None, None, None, None))
             continue
         scored = net is not None and unit is not None
         acts = [unit_activation(net, image, unit, manifest) if scored else None for image in (ours, theirs)]
-        scores.append(Score(panel["file"], unit, ssim(ours, theirs), *acts))
+        scores.append(pair_score(panel["file"], unit, ours, theirs, acts))
     return scores
 
 
@@ -244,11 +274,11 @@ def compare(picture_path, published_path, out_path, published=None):
     return the scores."""
     manifest = None if published and published["layout"] == "whole" else load_manifest(picture_path)
     published = published or published_of(manifest)
-    sheet = imread(published_path)[..., :3]
+    sheet = read_picture(published_path, "the published picture")
     if published["layout"] == "whole":
-        ours = imread(picture_path)[..., :3]
+        ours = read_picture(picture_path, "the picture")
         pairs = [(ours, imresize(sheet, ours.shape[:2]))]
-        scores, tile = [Score(picture_path, None, ssim(*pairs[0]), None, None)], (1, 1)
+        scores, tile = [pair_score(picture_path, None, *pairs[0])], (1, 1)
     else:
         pairs = panel_pairs(manifest, sheet, published)
         scores, tile = scores_of(manifest, pairs, manifest["panels"]), manifest["tile"]
@@ -329,14 +359,26 @@ def report(path, published, file, scores, threshold):
             continue
         print("%-40s unit %4s  SSIM %.3f  act ours %8s  published %8s%s" % (
             os.path.basename(score.file), number(score.unit, "%d"), score.ssim, number(score.ours, "%.2f"),
-            number(score.published, "%.2f"), "  < %.2f" % threshold if score.ssim < threshold else ""))
-    scored = [score.ssim for score in scores if score.ssim is not None]
-    low = sum(value < threshold for value in scored)
+            number(score.published, "%.2f"), shortfall(score, threshold)))
+    scored = [score for score in scores if score.ssim is not None]
+    low = sum(score.ssim < threshold for score in scored)
+    no_better = sum(threshold <= score.ssim <= score.floor for score in scored)
     unshown = len(scores) - len(scored)
-    print("%s: mean SSIM %s, %d of %d panels below %.2f%s; side by side: %s" % (
-        path, number(np.mean(scored) if scored else None, "%.3f"), low, len(scored), threshold,
+    print("%s: mean SSIM %s, %d of %d panels below %.2f%s%s; side by side: %s" % (
+        path, number(np.mean([score.ssim for score in scored]) if scored else None, "%.3f"), low, len(scored),
+        threshold, ", %d no better than a blank or noise picture" % no_better if no_better else "",
         ", %d not in the published picture (not scored)" % unshown if unshown else "", picture_name(path)))
-    return low
+    return low + no_better
+
+
+def shortfall(score, threshold):
+    """Why a scored panel fails ('' where it passes): its SSIM is below the
+    threshold, or no better than a blank or noise picture's (its floor)."""
+    if score.ssim < threshold:
+        return "  < %.2f" % threshold
+    if score.ssim <= score.floor:
+        return "  <= %.2f, what a blank or noise picture scores" % score.floor
+    return ""
 
 
 def number(value, form):

@@ -12,6 +12,7 @@ goldens hold them to it.
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 from numpy.linalg import norm
@@ -87,13 +88,19 @@ def input_blob(net):
     return net.inputs[0]
 
 
+def check_image_input(shape, what):
+    """Stop with one line unless an input of `shape` (`what`: the net's input,
+    named) is a colour image, Nx3xHxW: the programs and their means have 3 channels."""
+    if len(shape) != 4 or shape[1] != 3:
+        raise UserError(f"{what} has shape {'x'.join(map(str, shape))}, not a colour image (Nx3xHxW); give a net "
+                        "that takes RGB images")
+
+
 def image_size(net):
     """(height, width) of a net's input image."""
     name = input_blob(net)
     shape = net.blobs[name].data.shape
-    if len(shape) != 4 or shape[1] != 3:
-        raise UserError(f"the net's input {name!r} has shape {'x'.join(map(str, shape))}; expected Nx3xHxW (an "
-                        "image)")
+    check_image_input(shape, f"the net's input {name!r}")
     return shape[2:]
 
 
@@ -126,6 +133,39 @@ def read_image_for(net, path, mean_file):
     mean = np.transpose(load_mean(mean_file), (2, 0, 1))  # BGR already
     data -= np.expand_dims(mean[centre_crop(mean.shape, size)], 0)
     return data
+
+
+def read_bounds(path, count, what):
+    """The first `count` numbers of the one-line, space-separated file at
+    `path` (read as the originals did, np.loadtxt), or one line naming it as
+    `what` where it is empty, short, has more lines or holds a NaN."""
+    wanted = f"give one line of {count} numbers separated by spaces"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # numpy's "input contained no data"
+            values = np.loadtxt(path, delimiter=" ", usecols=np.arange(0, count), unpack=True)
+    except (OSError, ValueError, IndexError, UserWarning) as error:
+        raise UserError(f"{what} {path}: cannot read {count} bounds ({error}); {wanted}") from None
+    if values.shape != (count,):
+        raise UserError(f"{what} {path}: more than one line of bounds; {wanted}")
+    if np.isnan(values).any():
+        raise UserError(f"{what} {path}: a bound is NaN; {wanted}")
+    return values
+
+
+def check_code_layers(generator, gen_in_layer, encoder=None, opt_layer=None):
+    """Stop with one line unless `gen_in_layer`, the generator's code, is its
+    input, and the `encoder`'s blob `opt_layer` (both known blobs) is a code
+    of that shape."""
+    if gen_in_layer not in generator.inputs:
+        raise UserError(f"--gen_in_layer {gen_in_layer}: not the generator's input (a layer computes it); give its "
+                        f"input, {', '.join(generator.inputs)}")
+    wanted = generator.blobs[gen_in_layer].data.shape[1:]
+    if encoder is not None and encoder.blobs[opt_layer].data.shape[1:] != wanted:
+        code = encoder.blobs[opt_layer].data.shape[1:]
+        raise UserError(f"--opt_layer {opt_layer}: the encoder's {opt_layer} is {'x'.join(map(str, code))}, the "
+                        f"generator's code ({gen_in_layer}) {'x'.join(map(str, wanted))}; give the encoder layer of "
+                        "that shape the generator was trained on (e.g. fc6)")
 
 
 def encode(encoder, data, layer):

@@ -328,6 +328,24 @@ def sheet():
     return _sheet
 
 
+@pytest.fixture(scope="session")
+def bomb_png(tmp_path_factory):
+    """A decompression bomb: a 20000x20000 palette PNG of 49 KB (written row by row, in a second)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    side = 20000
+    pack = zlib.compressobj(9)
+    row = bytes(1 + side // 8)  # a filter byte and 1 bit a pixel, all colour 0
+    rows = b"".join(pack.compress(row) for _ in range(side)) + pack.flush()
+    path = tmp_path_factory.mktemp("bomb") / "bomb.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 3, 0, 0, 0)) +
+                     chunk(b"PLTE", bytes([200, 30, 30, 30, 30, 200])) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return path
+
+
 def _snapshot(folder):
     """{relative path: bytes} of every file below `folder`."""
     return {os.path.relpath(os.path.join(top, name), folder): open(os.path.join(top, name), "rb").read()

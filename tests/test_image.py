@@ -73,3 +73,22 @@ def test_failed_imsave_leaves_old_file_and_no_temporary(tmp_path):
         imsave(path, np.zeros((2, 2)))
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.unknownformat"]
+
+
+def test_imread_refuses_a_decompression_bomb_in_one_line_naming_it(bomb_png):
+    from prefinput.cli import UserError
+    with pytest.raises(UserError, match=r"^--init_file \S*bomb\.png: over 89478485 pixels, more than Pillow decodes "
+                                        r"safely \(a decompression bomb\?\); give a smaller picture$"):
+        imread(bomb_png, "--init_file")
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[:len(data) // 2], lambda data: data[:60] + bytes(len(data) - 60)],
+                         ids=["truncated", "zeroed"])
+@pytest.mark.parametrize("extension", ["png", "jpg", "tif"])
+def test_imread_names_a_damaged_file_in_one_line(tmp_path, damage, extension):
+    from prefinput.cli import UserError
+    path = tmp_path / f"damaged.{extension}"
+    Image.fromarray((np.arange(40 * 50 * 3) % 251).astype(np.uint8).reshape(40, 50, 3)).save(path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(UserError, match=rf"^the picture \S*damaged\.{extension}: not an image Pillow can read"):
+        imread(path, "the picture")

@@ -4,6 +4,7 @@ the exit status against the threshold."""
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -264,3 +265,72 @@ def test_published_file_with_whole_layout_needs_no_manifest(regression_main, tmp
     status, out = regression_main(ours, "--published", tmp_path / "theirs.png", "--layout", "whole")
     assert status == 0 and "mean SSIM 1.000" in out, out
     assert os.path.exists(tmp_path / "mine_vs_published.jpg")
+
+
+# --- broken published pictures, and pictures that say nothing (issue 21) -----
+
+def published_truncated(path, panel, bomb):
+    collage.montage([panel(seed) for seed in range(5)], str(path), tile=(5, 1), trim=False)
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+
+
+def pillow_image(mode, size, colour):
+    def make(path, panel, bomb):
+        from PIL import Image
+        Image.new(mode, size, colour).save(path)
+    return make
+
+
+# (id, maker(path, panel, bomb_png) of the published example1.png, the one line's pattern after its path)
+BROKEN_PUBLISHED = [
+    ("corrupt", lambda path, panel, bomb: path.write_bytes(b"\x89PNG\r\n\x1a\n not a PNG after all"),
+     r": not an image Pillow can read \(.*\); give a JPEG or PNG$"),
+    ("truncated", published_truncated, r": not an image Pillow can read \(.*\); give a JPEG or PNG$"),
+    ("grey", pillow_image("L", (200, 60), 128),
+     r": a grey picture \(shape \(60, 200\)\), not colour; convert it first, e\.g\. convert "),
+    ("tiny", pillow_image("RGB", (5, 5), "red"),
+     r": 5x5 pixels, too small to compare \(SSIM needs 7x7\); give the full-size picture$"),
+    ("decompression bomb", lambda path, panel, bomb: shutil.copy(bomb, path),
+     r": over \d+ pixels, more than Pillow decodes safely \(a decompression bomb\?\); give a smaller picture$"),
+]
+
+
+@pytest.mark.parametrize("make, pattern", [row[1:] for row in BROKEN_PUBLISHED],
+                         ids=[row[0] for row in BROKEN_PUBLISHED])
+@pytest.mark.parametrize("layout", [[], ["--layout", "whole"]], ids=["grid", "whole"])
+def test_a_broken_published_picture_is_one_line(tmp_path, tiny, repo, panel, bomb_png, make, pattern, layout):
+    import re
+    ours = example_collage(str(tmp_path / "output"), "example1.png", [panel(seed) for seed in range(5)], tiny)
+    (tmp_path / "published").mkdir()
+    make(tmp_path / "published" / "example1.png", panel, bomb_png)
+    done = regression_cli(repo, ours, "--published_dir", tmp_path / "published", *layout)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stdout + done.stderr
+    assert re.match(r"regression\.py: error: the published picture \S*published/example1\.png" + pattern, done.stderr)
+
+
+def test_a_one_pixel_picture_is_one_line_not_a_pass(tmp_path, repo, sheet, panel):
+    from PIL import Image
+    Image.new("RGB", (1, 1), "grey").save(tmp_path / "ours.png")
+    sheet([panel(3, 60)], tmp_path / "theirs.png", (1, 1), border=0)
+    done = regression_cli(repo, tmp_path / "ours.png", "--published", tmp_path / "theirs.png")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stdout + done.stderr
+    assert "ours.png: 1x1 pixels, too small to compare" in done.stderr
+
+
+@pytest.mark.parametrize("theirs", ["blank", "textured"])
+def test_a_blank_picture_never_passes(regression_main, tmp_path, panel, theirs):
+    """A solid picture scores no better than a blank one, whatever the threshold: it fails."""
+    blank = np.full((60, 60, 3), 128, dtype=np.uint8)
+    ours = tmp_path / "ours.png"
+    imsave(ours, blank)  # in colour (a montage of it would be saved grey)
+    imsave(tmp_path / "theirs.png", blank if theirs == "blank" else panel(3, 60))
+    status, out = regression_main(ours, "--published", tmp_path / "theirs.png", "--threshold", 0)
+    assert status == 1 and "1 no better than a blank or noise picture" in out, out
+
+
+def test_the_floor_is_what_blank_and_noise_score(panel):
+    theirs = panel(7, 30)
+    floor = regression.floor_of(theirs)
+    blank = np.full_like(theirs, 0) + theirs.mean(axis=(0, 1)).round().astype(np.uint8)
+    assert floor >= regression.ssim(blank, theirs) and floor < 0.5
+    assert regression.floor_of(np.full((30, 30, 3), 7, dtype=np.uint8)) == 1.0

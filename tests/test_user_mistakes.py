@@ -153,7 +153,8 @@ ROWS_CHECKS = [
     ("checks act_max unknown opt_layer", [*ACT_MAX, "--unit", "1", *START, "{c_rgb_image}", "--opt_layer",
                                                 "nonesuch"], 2,
      r"--opt_layer nonesuch: the encoder has no such blob; it has data, "),
-    ("checks act_max negative seed", [*ACT_MAX, "--unit", "1", "--seed", "-1"], 2, r"--seed -1: a seed is 0 or more$"),
+    ("checks act_max negative seed", [*ACT_MAX, "--unit", "1", "--seed", "-1"], 2,
+     r"--seed -1: a seed is 0 or more and below 2\*\*32 \(4294967296\); give e\.g\. --seed 0$"),
     ("checks act_max xy out of range", [*ACT_MAX, "--unit", "1", "--act_layer", "conv5", "--xy", "99"], 2,
      r"--xy 99: conv5 is \d+x\d+$"),
     ("checks act_max NETS_DIR is a file", ["act_max.py", "--unit", "1", "--output_dir", "{out}"], 2,
@@ -361,11 +362,96 @@ ROWS_NO_FILE = [
     ("near the limit cnn_vis output name is written", [*CNN_VIS_RUNS, "--output_file", f"{{out}}/{NEAR}.png"], 0, ""),
 ]
 
-ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE + ROWS_NO_FILE
+# --- rows: hostile inputs and absurd flags (issue 21) -------------------------
+
+
+def make_grey_net(tmp, places):
+    """The tiny classifier taking 1-channel images, and weights for it (its fillers')."""
+    import caffe
+    definition = tmp / "grey.prototxt"
+    definition.write_text(open(places["classifier"]).read().replace("dim: 3\n", "dim: 1\n", 1))
+    weights = tmp / "grey.caffemodel"
+    caffe.Net(str(definition), caffe.TEST).save(str(weights))
+    return definition
+
+
+MAKERS.update({
+    "i_grey_net": make_grey_net,
+    "i_empty_bound": make_text("empty_bound.txt", ""),
+    "i_two_line_bound": make_text("two_lines.txt", " ".join(["1"] * 64) + "\n" + " ".join(["2"] * 64) + "\n"),
+})
+GREY_NET = r"\S*grey\.prototxt: the net's input has shape 1x1x27x27, not a colour image \(Nx3xHxW\); give a net that "
+BOMB = (r"\S*bomb\.png: over \d+ pixels, more than Pillow decodes safely \(a decompression bomb\?\); give a smaller "
+        r"picture$")
+SEED = r"--seed {}: a seed is 0 or more and below 2\*\*32 \(4294967296\); give e\.g\. --seed 0$"
+CNN_VIS_CONV3 = [*CNN_VIS, "--target_layer", "conv3"]
+CNNPREF_DGN = "examples/cnnpref/generate_preferred_image_dgn_gd__for_higher_layer.py"
+ROWS_HOSTILE = [
+    ("hostile act_max init file a decompression bomb", [*ACT_MAX, "--unit", "1", *START, "{bomb}"], 2,
+     r"--init_file " + BOMB),
+    ("hostile sampling init file a decompression bomb", [*SAMPLING, "--units", "1", *START, "{bomb}"], 2,
+     r"--init_file " + BOMB),
+    ("hostile cnn_vis initial image a decompression bomb", [*CNN_VIS_CONV3, "--initial_image", "{bomb}"], 2,
+     r"--initial_image " + BOMB),
+    ("hostile act_max seed 2**32", [*ACT_MAX, "--unit", "1", "--seed", "4294967296"], 2, SEED.format(4294967296)),
+    ("hostile sampling seed 2**32", [*SAMPLING, "--units", "1", "--seed", "4294967296"], 2, SEED.format(4294967296)),
+    ("hostile cnn_vis seed 2**32", [*CNN_VIS_CONV3, "--seed", "4294967296"], 2, SEED.format(4294967296)),
+    ("hostile cnn_vis seed -1", [*CNN_VIS_CONV3, "--seed", "-1"], 2, SEED.format(-1)),
+    *[(f"hostile cnn_vis {flag} 0", [*CNN_VIS_RUNS, flag, "0"], 2,
+       rf"^cnn_vis\.py: error: {flag} 0: a scale the image is divided by; give one other than 0, e\.g\. 1\n$")
+      for flag in ("--p_scale", "--p_scale_aux", "--tv_reg_scale")],
+    ("hostile cnn_vis alpha 0.5", [*CNN_VIS_RUNS, "--alpha", "0.5"], 2,
+     r"--alpha 0\.5: p of a p-norm is at least 1; give e\.g\. 6$"),
+    ("hostile cnn_vis initial size huge", [*CNN_VIS_CONV3, "--initial_size", "100000x100000"], 2,
+     r"--initial_size 100000x100000: over \d+ pixels, more than a picture can have here \(Pillow's limit\); give a "
+     r"smaller size$"),
+    ("hostile cnn_vis initial size x1e999", [*CNN_VIS_CONV3, "--initial_size", "x1e999"], 2,
+     r"--initial_size x1e999: over \d+ pixels"),
+    ("hostile cnn_vis initial size 0x0", [*CNN_VIS_CONV3, "--initial_size", "0x0"], 2,
+     r"--initial_size 0x0: 0x0 is too small for the net's 27x27 input; give at least 27x27$"),
+    ("hostile cnn_vis initial size x0 to x2", [*CNN_VIS_CONV3, "--initial_size", "x0", "--final_size", "x2",
+                                               "--num_sizes", "3"], 2,
+     r"--initial_size x0: 0x0 is too small for the net's 27x27 input; give at least 27x27$"),
+    ("hostile cnn_vis final size too small", [*CNN_VIS_CONV3, "--initial_size", "40x40", "--final_size", "10x10",
+                                              "--num_sizes", "2"], 2,
+     r"--final_size 10x10: 10x10 is too small for the net's 27x27 input; give at least 27x27$"),
+    ("hostile cnn_vis sizes between too large", [*CNN_VIS_CONV3, "--initial_size", "27x3000000", "--final_size",
+                                                 "3000000x27", "--num_sizes", "3", "--resize_type", "linear"], 2,
+     r"--initial_size 27x3000000 to --final_size 3000000x27: over \d+ pixels"),
+    ("hostile cnn_vis initialization blur 1e308", [*CNN_VIS_CONV3, "--initialization_blur", "1e308"], 2,
+     r"--initialization_blur 1e\+308: a blur \(sigma\) from 0 to the start image's largest side, 27 pixels; give "),
+    ("hostile cnn_vis initialization blur -1", [*CNN_VIS_CONV3, "--initialization_blur", "-1"], 2,
+     r"--initialization_blur -1\.0: a blur \(sigma\) from 0 to"),
+    ("hostile sampling opt_layer conv1", [*SAMPLING, "--units", "1", "--opt_layer", "conv1"], 2,
+     r"--opt_layer conv1: the encoder's conv1 is 8x12x12, the generator's code \(feat\) 64; give the encoder layer "),
+    ("hostile act_max opt_layer conv1", [*ACT_MAX, "--unit", "1", *START, "{c_rgb_image}", "--opt_layer", "conv1"],
+     2, r"--opt_layer conv1: the encoder's conv1 is 8x12x12, the generator's code \(feat\) 64; give "),
+    ("hostile sampling gen_in_layer deconv0", [*SAMPLING, "--units", "1", "--gen_in_layer", "deconv0"], 2,
+     r"--gen_in_layer deconv0: not the generator's input \(a layer computes it\); give its input, feat$"),
+    ("hostile act_max gen_in_layer deconv0", [*ACT_MAX, "--unit", "1", "--gen_in_layer", "deconv0"], 2,
+     r"--gen_in_layer deconv0: not the generator's input \(a layer computes it\); give its input, feat$"),
+    ("hostile sampling binary synset file", [*SAMPLING, "--units", "1", "--synset_file", "{classifier_weights}"], 2,
+     r"--synset_file \S*classifier\.caffemodel: a binary file, not text; give a label file with a line per unit"),
+    ("hostile act_max empty bound", [*ACT_MAX, "--unit", "1", "--bound", "{i_empty_bound}"], 2,
+     r"--bound \S*empty_bound\.txt: cannot read 64 bounds \(.*\); give one line of 64 numbers separated by spaces$"),
+    ("hostile act_max bound of two lines", [*ACT_MAX, "--unit", "1", "--bound", "{i_two_line_bound}"], 2,
+     r"--bound \S*two_lines\.txt: more than one line of bounds; give one line of 64 numbers"),
+    ("hostile cnnpref empty BOUND_FILE", [CNNPREF_DGN], 2, r"BOUND_FILE \S*empty_bound\.txt: cannot read 64 bounds",
+     dict(CNNPREF, GENERATOR_DEFINITION="{generator}", GENERATOR_WEIGHTS="{generator_weights}",
+          BOUND_FILE="{i_empty_bound}")),
+    ("hostile act_max grey net", [*ACT_MAX, "--unit", "1", "--net_definition", "{i_grey_net}", "--net_weights",
+                                  "{tmp}/grey.caffemodel"], 2, GREY_NET),
+    ("hostile cnn_vis grey net", [*CNN_VIS_CONV3, "--deploy_txt", "{i_grey_net}", "--caffe_model",
+                                  "{tmp}/grey.caffemodel"], 2,
+     r"the net's input 'data' has shape 1x1x27x27, not a colour image \(Nx3xHxW\); give a net that takes RGB"),
+]
+
+ROWS = (ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE + ROWS_NO_FILE
+        + ROWS_HOSTILE)
 
 
 @pytest.fixture
-def places(tiny, shared_path, tmp_path):
+def places(tiny, shared_path, tmp_path, bomb_png):
     """The placeholders' values, with an earlier run's files in {out}."""
     out = tmp_path / "out"
     out.mkdir()
@@ -379,7 +465,7 @@ def places(tiny, shared_path, tmp_path):
         "synsets": str(shared_path("reference", "ppgn", "misc", "synset_words.txt")),
         "mean_mat": str(shared_path("reference", "ppgn", "misc", "ilsvrc_2012_mean.mat")),
         "mean_npy": str(shared_path("reference", "cnnpref", "data", "ilsvrc_2012_mean.npy")),
-        "out": str(out), "tmp": str(tmp_path),
+        "out": str(out), "tmp": str(tmp_path), "bomb": str(bomb_png),
     }
 
 

@@ -33,7 +33,7 @@ from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from prefinput import examples, modelcheck, models, nets  # noqa: E402
 from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
-from prefinput.steps import input_blob  # noqa: E402
+from prefinput.steps import input_blob, read_bounds  # noqa: E402
 
 # the registry's copies of the original's nets: force_backward on, ReLUs out of place
 CNNS = {
@@ -117,8 +117,7 @@ def generator_upper_bound(net_gen):
     models.require([path])
     feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
     num_of_unit = int(np.prod(feat_size_gen))
-    upper_bound = np.loadtxt(path, delimiter=' ', usecols=np.arange(0, num_of_unit), unpack=True)
-    return upper_bound.reshape(feat_size_gen)
+    return read_bounds(path, num_of_unit, "BOUND_FILE").reshape(feat_size_gen)
 
 
 def channel_list(net, layer):
