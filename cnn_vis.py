@@ -18,7 +18,7 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 
 import numpy as np
 
-from prefinput import examples, models, nets
+from prefinput import examples, models, nets, objectives
 from prefinput.cli import ArgumentParser, FiniteFloat, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
@@ -75,6 +75,9 @@ def build_parser():
         help='amplify a whole layer, or one neuron (channel) of it')
     add('--target_layer', default='inception_4d/3x3_reduce', help='the blob to amplify')
     add('--target_neuron', default=0, type=int, help='the channel to amplify (amplify_neuron)')
+    add('--objective', default=None, metavar='SUM',
+        help='instead of --image_type, raise a weighted sum of units, e.g. "fc8:980 + fc8:470" (conv5:196@6,6: at '
+             'a position; conv5:196: a channel\'s mean; fc8:980 - 0.5*fc8:437); see docs/cnn-vis.md')
     # Initialization options
     add('--initial_image', default=None, help='start from this image (None: noise)')
     add('--initialization_scale', action=FiniteFloat, default=1.0, help='scale of the start noise')
@@ -182,7 +185,8 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
             if args.iter_behavior:  # the original prints for any behaviour
                 print('Finished iteration %d / %d for size %d / %d'
                       % (t + 1, args.num_steps, size_idx + 1, num_sizes))
-                neuron = (args.target_layer, args.target_neuron) if args.image_type == 'amplify_neuron' else None
+                neuron = (args.target_layer, args.target_neuron) if args.image_type == 'amplify_neuron' \
+                    and not args.objective else None
                 print_progress(net, img, img_region, cnn_grad, step, terms, weights, neuron)
             img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
             if 'show' in args.iter_behavior:
@@ -206,6 +210,10 @@ def setup_net(args):
         caffe.set_device(args.gpu)
     # A patched copy of the definition: force_backward, and the batch size on its input.
     net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+    if args.objective:  # instead of --target_layer
+        objective = objectives.parse(args.objective)
+        objective.check(net)
+        return net, objective
     if args.target_layer not in net.blobs:
         raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
                         "googlenet_layers.txt)" % args.target_layer)
@@ -230,6 +238,8 @@ def check_args(args):
     if unknown:
         raise UserError('--iter_behavior %s: %r is not one of %s; join them with +, e.g. save+print'
                         % (args.iter_behavior, unknown[0], ', '.join(ITER_BEHAVIORS)))
+    if args.objective:
+        objectives.parse(args.objective)  # a malformed sum is one line before any file is read
     check_output_file(args.output_file, '--output_file', writable_extensions())
     folder = os.path.dirname(os.path.abspath(args.output_file))
     if not os.path.isdir(folder):
@@ -272,7 +282,7 @@ def main(argv=None):
     imsave(args.output_file, img_uint)
     # what regression.py needs to put it beside the gallery picture it remakes
     examples.write_picture_manifest(args.output_file, args.target_neuron if args.image_type == 'amplify_neuron'
-                                    else None, img_uint.shape[:2],
+                                    and not args.objective else None, img_uint.shape[:2],
                                     published=examples.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)

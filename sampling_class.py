@@ -7,13 +7,14 @@ filling a hole in it (--epsilon4 > 0, inpainting).
         --epsilon1 1e-5 --epsilon3 1e-17 --save_every 5 --output_dir output
 """
 import os
+from dataclasses import replace
 
 os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe
 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, nets, ppgn
+from prefinput import models, nets, objectives, ppgn
 from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
@@ -25,6 +26,13 @@ class ClassConditionalSampler(Sampler):
         self.class_names = read_class_names(synset_file)
 
     def forward_backward_from_x_to_condition(self, net, end, image, condition):
+        """The gradient of the condition at `image`: of a unit's log softmax
+        (below), or of an objective's weighted sum of them (log_softmax_sum)."""
+        if condition.get('objective'):
+            return log_softmax_sum(net, image, condition['objective'])
+        return self.unit_log_softmax(net, end, image, condition)
+
+    def unit_log_softmax(self, net, end, image, condition):
         """Forward `image` to blob `end` of the classifier, and backward the
         gradient of log softmax(unit) over the blob's units (at xy where the
         blob is spatial) to the image."""
@@ -39,9 +47,7 @@ class ClassConditionalSampler(Sampler):
 
         best_unit = layer_acts.argmax()
 
-        # Softmax by hand, so that hidden units can be conditioned on too
-        exp_acts = np.exp(layer_acts - np.max(layer_acts))
-        probs = exp_acts / (1e-10 + np.sum(exp_acts, keepdims=True))
+        probs = softmax(layer_acts)
 
         # d log softmax(unit) / d acts[unit]
         softmax_grad = 1 - probs.copy()
@@ -58,11 +64,50 @@ class ClassConditionalSampler(Sampler):
         return g, obj_prob, info
 
     def get_label(self, condition):
+        if condition.get('objective'):
+            return objective_label(condition['objective'], self.class_names)
         return self.class_names[condition['unit']]
 
     def print_progress(self, i, info, condition, prob, grad):
         print("step: %04d\t max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (
-            i, info['best_unit'], info['best_unit_prob'], condition['unit'], prob, norm(grad)))
+            i, info['best_unit'], info['best_unit_prob'], condition['objective'].label if condition.get('objective')
+            else condition['unit'], prob, norm(grad)))
+
+
+def softmax(acts):
+    """The original's softmax by hand (so that hidden units can be conditioned on too)."""
+    exp_acts = np.exp(acts - np.max(acts))
+    return exp_acts / (1e-10 + np.sum(exp_acts, keepdims=True))
+
+
+def log_softmax_sum(net, image, objective):
+    """The condition of an objective: the weighted sum of each term's log
+    softmax over its blob's units (read as the term reads its unit); the
+    gradient, as for one unit, through each unit alone (1 - p).  Returns the
+    image gradient, exp of the sum (the product of the probabilities to their
+    weights, which --threshold compares with; one term: the unit's
+    probability) and the progress line's max."""
+    data = input_blob(net)
+    points = objectives.forward(net, [objective], **{data: image})
+    steps, prob = [], 1.
+    for term in objective.terms:
+        probs = softmax(term.unit_values(points[term.name][0]))
+        steps.append(replace(term, weight=term.weight * (1 - probs.flat[term.unit])))
+        prob *= probs.flat[term.unit] ** term.weight
+    first = softmax(objective.unit_values(points, 0))
+    info = {'best_unit': first.argmax(), 'best_unit_prob': first.max()}
+    g = objectives.backward(net, [objectives.Objective(steps)], diffs=[data])[data].copy()
+    return g, prob, info
+
+
+def objective_label(objective, class_names):
+    """'volcano + candle': the terms' class names (or blob:unit where there is none) with their signs."""
+    text = ''
+    for term in objective.terms:
+        name = class_names[term.unit] if term.unit < len(class_names) else '%s:%d' % (term.name, term.unit)
+        sign = ('-' if term.weight < 0 else '') if not text else (' - ' if term.weight < 0 else ' + ')
+        text += sign + ('' if abs(term.weight) == 1 else '%g ' % abs(term.weight)) + name
+    return text
 
 
 def read_class_names(synset_file):
@@ -75,12 +120,20 @@ def parse_args(argv=None):
     parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--units', '--unit', metavar='units', type=str,
                         help="units to condition on, one after another, e.g. 945 or 946_629")
+    parser.add_argument('--objective', nargs='+', metavar='SUM',
+                        help='instead of --units, a weighted sum of units to condition on (the sum of their log '
+                             'probabilities), e.g. "fc8:980 + fc8:470"; several: one after another (docs/ppgn.md)')
     parser.add_argument('--epsilon4', metavar='lr', action=FiniteFloat, default=0.0, nargs='?',
                         help='Context (inpainting; needs --init_file)')
     add_setting_flags(parser, ['synset_file'])
     args = ppgn.parse(parser, argv)
-    if not args.units:
-        raise UserError("--units is required: one unit or several joined by _, e.g. --units 945")
+    if not args.units and not args.objective:
+        raise UserError("--units is required: one unit or several joined by _, e.g. --units 945 (or --objective "
+                        "\"fc8:980 + fc8:470\")")
+    if args.units and args.objective:
+        raise UserError("--units and --objective both say what to condition on: give one of them")
+    if args.objective:
+        objectives.parse_all(args.objective)  # a malformed sum is one line before any file is read
     if args.epsilon4 > 0 and not args.init_file:
         raise UserError("inpainting (--epsilon4 > 0) needs an image: give --init_file")
     return args
@@ -103,14 +156,21 @@ def load_nets(args):
                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
     conditions = parse_conditions(args, net)
-    if args.save_every > 0:  # each kept sample is labelled with its unit's class name
+    if args.save_every > 0 and not args.objective:  # each kept sample is labelled with its unit's class name
         check_labels('--synset_file', args.synset_file, read_class_names(args.synset_file),
                      [condition['unit'] for condition in conditions])
     return net, encoder, generator
 
 
 def parse_conditions(args, net):
-    """--units 946_629 -> one condition per unit, checked against the net."""
+    """--units 946_629 -> one condition per unit, checked against the net
+    (--objective: one per sum)."""
+    if args.objective:
+        conditions = objectives.parse_all(args.objective)
+        for objective in conditions:
+            objective.check(net)
+        return [{"objective": objective, "unit": objectives.unit_and_text(objective)[0], "xy": args.xy}
+                for objective in conditions]
     try:
         units = [int(u) for u in args.units.split("_")]
     except ValueError:
@@ -154,8 +214,10 @@ def sample(args, loaded):
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))
 
-        filename = "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
-            args.output_dir, args.act_layer, conditions[0]["unit"], args.n_iters, args.lr,
+        first = conditions[0]
+        subject = first["objective"].slug() if args.objective else "%s_%04d" % (args.act_layer, first["unit"])
+        filename = "%s/%s_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
+            args.output_dir, subject, args.n_iters, args.lr,
             args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
         shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
         return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
@@ -164,7 +226,7 @@ def sample(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
-    print_settings(args, ['units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
+    print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition'])

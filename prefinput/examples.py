@@ -161,5 +161,13 @@ def write_manifest(picture, tile, panels, units, panel_size, panel_offset=(0, 0)
         "panel_size": [int(n) for n in panel_size],
         "panel_offset": [int(n) for n in panel_offset],
         "act_region": act_region,
-        "panels": [{"file": path, "unit": None if unit is None else int(unit)} for path, unit in zip(panels, units)],
+        "panels": [panel_entry(path, unit) for path, unit in zip(panels, units)],
     })
+
+
+def panel_entry(path, unit):
+    """A manifest's panel: its file and unit; a sum of units (an objective's
+    text, a str) as "objective", with no unit: no published picture shows it."""
+    if isinstance(unit, str):
+        return {"file": path, "unit": None, "objective": unit}
+    return {"file": path, "unit": None if unit is None else int(unit)}

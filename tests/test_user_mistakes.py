@@ -272,7 +272,36 @@ ROWS_NEVER_DESTROY = [
      NOT_FOUND, dict(SCRIPT, OUTPUT_DIR="{d_out_with_chain_980}", NET_WEIGHTS=TYPO)),
 ]
 
-ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY
+# --- rows: --objective, a weighted sum of units (issue 23) ----------------------
+ROWS_OBJECTIVES = [
+    ("objective act_max malformed", [*ACT_MAX, "--objective", "fc8:3 + * fc8:1"], 2,
+     r"^act_max\.py: error: --objective 'fc8:3 \+ \* fc8:1': column 9: expected a term such as fc8:980"),
+    ("objective act_max and unit", [*ACT_MAX, "--objective", "fc8:3", "--unit", "3"], 2,
+     r"give the units to visualize: --unit \(e\.g\. --unit 945\) or --objective"),
+    ("objective act_max unknown blob", [*ACT_MAX, "--objective", "fc8:3 + fc9:1"], 2,
+     r"--objective fc9: the net has no blob or layer of this name; closest: fc8, fc7, fc6; --list_blobs lists them$"),
+    ("objective act_max unit out of range", [*ACT_MAX, "--objective", "fc8:10"], 2,
+     r"--objective fc8:10: fc8 has units 0\.\.9$"),
+    ("objective act_max position outside", [*ACT_MAX, "--objective", "conv5:1@2,6"], 2,
+     r"--objective conv5:1@2,6: position outside conv5, which is 6x6 \(y 0\.\.5, x 0\.\.5\)$"),
+    ("objective act_max position on fc", [*ACT_MAX, "--objective", "fc8:1@0,0"], 2,
+     r"--objective fc8:1@0,0: fc8 is not spatial \(10\); drop @0,0$"),
+    ("objective sampling malformed", [*SAMPLING, "--objective", "fc8:"], 2,
+     r"--objective 'fc8:': column 1: expected a term"),
+    ("objective sampling unit out of range", [*SAMPLING, "--objective", "fc8:1 - 0.5*fc8:12"], 2,
+     r"--objective fc8:12: fc8 has units 0\.\.9$"),
+    ("objective cnn_vis position outside", [*CNN_VIS, "--objective", "conv5:1@9,0"], 2,
+     r"--objective conv5:1@9,0: position outside conv5"),
+    ("objective cnn_vis malformed", [*CNN_VIS, "--objective", "fc8:1 fc8:2"], 2,
+     r"--objective 'fc8:1 fc8:2': column 7: expected \+ or - between terms"),
+    ("objective cnnpref two blobs", [CNNPREF_GD], 2,
+     r"OBJECTIVE=fc8:1 \+ conv5:2: cnnpref raises units of one layer, this sum has conv5, fc8; keep its terms in one "
+     r"blob", dict(CNNPREF, OBJECTIVE="fc8:1 + conv5:2")),
+    ("objective cnnpref malformed", [CNNPREF_GD], 2, r"OBJECTIVE 'fc8:1 \+': column 8: expected a term",
+     dict(CNNPREF, OBJECTIVE="fc8:1 +")),
+]
+
+ROWS = ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_OBJECTIVES
 
 
 @pytest.fixture

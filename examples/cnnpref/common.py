@@ -6,6 +6,9 @@ Environment variables (all optional) point the examples elsewhere:
     NET_DEFINITION, NET_WEIGHTS   any other CNN (its layers must include LAYER)
     LAYER               the target layer (default conv1 / conv1_1 for the lower
                         layer examples, fc8 for the higher)
+    OBJECTIVE           instead of LAYER's channels, one image raising a weighted sum
+                        of units of one blob, e.g. "fc8:980 + fc8:470" (conv5:196@6,6:
+                        at a position; conv5:196: a channel's mean; fc8:980 - 0.5*fc8:437)
     GENERATOR_DEFINITION, GENERATOR_WEIGHTS   the deep generator net (default:
                         settings, the fc6 inverting generator of Dosovitskiy & Brox)
     BOUND_FILE          upper bounds of the generator's code (default act_range/3x/fc6.txt)
@@ -29,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from prefinput import examples, models, nets  # noqa: E402
+from prefinput import examples, models, nets, objectives  # noqa: E402
 from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob  # noqa: E402
@@ -117,6 +120,25 @@ def generator_upper_bound(net_gen):
     num_of_unit = int(np.prod(feat_size_gen))
     upper_bound = np.loadtxt(path, delimiter=' ', usecols=np.arange(0, num_of_unit), unpack=True)
     return upper_bound.reshape(feat_size_gen)
+
+
+def objective():
+    """OBJECTIVE, a weighted sum of units (prefinput.objectives), or None;
+    read before any net is loaded, so a malformed sum is the one line."""
+    text = os.environ.get("OBJECTIVE")
+    return objectives.parse(text, "OBJECTIVE") if text else None
+
+
+def objective_target(net, objective):
+    """(layer, feature_mask, weight of each unit) of an OBJECTIVE: cnnpref's
+    generate_image raises units of one layer, so its terms share one blob."""
+    objective.check(net, "OBJECTIVE")
+    names = sorted({term.name for term in objective.terms})
+    if len(names) > 1:
+        raise UserError(f"OBJECTIVE={objective}: cnnpref raises units of one layer, this sum has {', '.join(names)}; "
+                        "keep its terms in one blob (act_max.py and cnn_vis.py --objective take several)")
+    weights = objective.weights(net, names[0])
+    return names[0], (weights != 0).astype(float), weights
 
 
 def channel_list(net, layer):
