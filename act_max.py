@@ -191,7 +191,12 @@ def parse_args(argv=None):
     parser.add_argument("--save_raw", action="store_true",
                         help="also write <image minus .jpg>.npz: the float32 BGR image and the final code")
     parser.add_argument("--offline", action="store_true", help="never download a missing model")
+    parser.add_argument("--list_blobs", action="store_true",
+                        help="print the classifier's blobs (what --act_layer and --objective name) with their shapes, "
+                             "and exit")
     args = parser.parse_args(argv)
+    if args.list_blobs:
+        return args
     if (args.unit is None) == (args.objective is None):
         parser.error("give the units to visualize: --unit (e.g. --unit 945) or --objective (e.g. "
                      "--objective \"fc8:980 + fc8:470\"), not both")
@@ -273,7 +278,7 @@ def load_nets(args):
     models.require(needed_files(args), offline=args.offline)
     generator = nets.load(args.generator_definition, args.generator_weights, weight_gradients=False)
     net = nets.classifier(args.net_definition, args.net_weights, mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
-                          weight_gradients=False)
+                          weight_gradients=False, **nets.layer_outputs(args.net_definition, target_names(args)))
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
         nets.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
@@ -290,6 +295,19 @@ def load_nets(args):
         nets.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
         read_rgb(args.init_file, "--init_file")
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
+
+
+def target_names(args):
+    """The blobs (or in-place layers: their output) the run's units are in."""
+    if args.objective:
+        return [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms]
+    return [args.act_layer]
+
+
+def list_blobs(args):
+    """--list_blobs: the classifier's blobs, what --act_layer and --objective may name."""
+    models.require([args.net_definition], offline=args.offline)
+    print(nets.blob_list(nets.load(args.net_definition)))
 
 
 def start_code_and_bounds(args, loaded):
@@ -347,6 +365,8 @@ def visualise(args, loaded):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.list_blobs:
+        return list_blobs(args)
     loaded = load_nets(args)
     print_settings(args, ["objective" if args.objective else "unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
                           "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])

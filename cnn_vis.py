@@ -128,6 +128,7 @@ def build_parser():
     add('--seed', type=int, default=None, help='seed numpy.random (the noise of the start image) first')
     add('--save_raw', action='store_true',
         help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
+    add('--list_blobs', action='store_true', help='print the net\'s blobs with their shapes, and exit')
     parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
     return parser
 
@@ -209,14 +210,14 @@ def setup_net(args):
     if gpu:
         caffe.set_device(args.gpu)
     # A patched copy of the definition: force_backward, and the batch size on its input.
-    net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+    net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size,
+                    **nets.layer_outputs(paths[0], target_names(args)))
     if args.objective:  # instead of --target_layer
         objective = objectives.parse(args.objective)
         objective.check(net)
         return net, objective
     if args.target_layer not in net.blobs:
-        raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
-                        "googlenet_layers.txt)" % args.target_layer)
+        raise objectives.unknown_name(net, args.target_layer, '--target_layer')
     nets.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     if args.image_type == 'amplify_layer':
         return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
@@ -225,6 +226,13 @@ def setup_net(args):
         raise UserError('--target_neuron %d is out of range: %s has neurons (channels) 0..%d'
                         % (args.target_neuron, args.target_layer, channels - 1))
     return net, amplify_neuron(args.target_neuron)
+
+
+def target_names(args):
+    """The blobs (or in-place layers: their output) the objective reads."""
+    if args.objective:
+        return [term.name for term in objectives.parse(args.objective).terms]
+    return [args.target_layer]
 
 
 def check_args(args):
@@ -248,8 +256,17 @@ def check_args(args):
         pyplot()
 
 
+def list_blobs(args):
+    """--list_blobs: what --target_layer and --objective may name."""
+    definition = os.path.expandvars(args.deploy_txt)
+    models.require([definition])
+    print(nets.blob_list(nets.load(definition)))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.list_blobs:
+        return list_blobs(args)
     if args.seed is not None:
         np.random.seed(args.seed)
     check_args(args)

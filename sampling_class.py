@@ -23,7 +23,8 @@ from sampler import Sampler, sampling_settings, save_results
 class ClassConditionalSampler(Sampler):
 
     def __init__(self, synset_file):
-        self.class_names = read_class_names(synset_file)
+        """Labels from the `synset_file` (None: by unit number)."""
+        self.class_names = read_class_names(synset_file) if synset_file else []
 
     def forward_backward_from_x_to_condition(self, net, end, image, condition):
         """The gradient of the condition at `image`: of a unit's log softmax
@@ -66,7 +67,7 @@ class ClassConditionalSampler(Sampler):
     def get_label(self, condition):
         if condition.get('objective'):
             return objective_label(condition['objective'], self.class_names)
-        return self.class_names[condition['unit']]
+        return self.class_names[condition['unit']] if self.class_names else str(condition['unit'])
 
     def print_progress(self, i, info, condition, prob, grad):
         print("step: %04d\t max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (
@@ -126,7 +127,12 @@ def parse_args(argv=None):
     parser.add_argument('--epsilon4', metavar='lr', action=FiniteFloat, default=0.0, nargs='?',
                         help='Context (inpainting; needs --init_file)')
     add_setting_flags(parser, ['synset_file'])
+    parser.add_argument('--list_blobs', action='store_true',
+                        help="print the condition net's blobs (what --act_layer and --objective name) with their "
+                             "shapes, and exit")
     args = ppgn.parse(parser, argv)
+    if args.list_blobs:
+        return args
     if not args.units and not args.objective:
         raise UserError("--units is required: one unit or several joined by _, e.g. --units 945 (or --objective "
                         "\"fc8:980 + fc8:470\")")
@@ -140,7 +146,7 @@ def parse_args(argv=None):
 
 
 def needed_files(args):
-    return [args.net_definition, args.net_weights, args.synset_file] + ppgn.image_net_files(
+    return [args.net_definition, args.net_weights] + ppgn.image_net_files(
         args.encoder_definition, args.encoder_weights, args.generator_definition, args.generator_weights,
         args.init_file, args.mean_file_mat)
 
@@ -149,17 +155,34 @@ def load_nets(args):
     """The condition net (the classifier, no weight gradients), the encoder
     and the generator, every file fetched first and the blobs named checked."""
     models.require(needed_files(args), offline=args.offline)
-    net = nets.load(args.net_definition, args.net_weights, weight_gradients=False)
+    names = [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms] \
+        if args.objective else [args.act_layer]
+    net = nets.load(args.net_definition, args.net_weights, weight_gradients=False,
+                    **nets.layer_outputs(args.net_definition, names))
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
-    conditions = parse_conditions(args, net)
-    if args.save_every > 0 and not args.objective:  # each kept sample is labelled with its unit's class name
-        check_labels('--synset_file', args.synset_file, read_class_names(args.synset_file),
-                     [condition['unit'] for condition in conditions])
+    parse_conditions(args, net)
     return net, encoder, generator
+
+
+def label_file(args, conditions):
+    """The synset file, where it names every unit conditioned on; else None,
+    said once: the kept samples are labelled by unit number (a net of your
+    own needs no label file)."""
+    units = []
+    for condition in conditions:
+        units += [term.unit for term in condition['objective'].terms] if condition.get('objective') \
+            else [condition['unit']]
+    try:
+        models.require([args.synset_file], offline=args.offline)
+        check_labels('--synset_file', args.synset_file, read_class_names(args.synset_file), units)
+    except UserError as why:
+        print(f"Labels by unit number: {why}")
+        return None
+    return args.synset_file
 
 
 def parse_conditions(args, net):
@@ -202,7 +225,7 @@ def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
     net, encoder, generator = loaded
     conditions = parse_conditions(args, net)
-    sampler = ClassConditionalSampler(args.synset_file)
+    sampler = ClassConditionalSampler(label_file(args, conditions) if args.save_every > 0 else None)
     if args.epsilon4 > 0 and image_size(net) != image_size(encoder):
         raise UserError("inpainting needs the condition net and the encoder to take the same image size")
 
@@ -225,6 +248,9 @@ def sample(args, loaded):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.list_blobs:
+        models.require([args.net_definition], offline=args.offline)
+        return print(nets.blob_list(nets.load(args.net_definition)))
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
     print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',

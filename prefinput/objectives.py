@@ -256,20 +256,25 @@ def user_blobs(net):
 
 
 def unknown_name(net, name, flag):
-    """The one line for a name the net has neither as a blob nor as a layer."""
-    names = user_blobs(net) + [layer for layer in net._layer_names if layer not in net.blobs]
+    """The one line for a name the net has neither as a blob nor as a layer
+    (`flag` the flag, or an environment variable's NAME= that gave it)."""
+    names = user_blobs(net) + in_place_layers(net)
     closest = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"closest: {', '.join(closest)}; " if closest else ""
-    return UserError(f"{flag} {name}: the net has no blob or layer of this name; {hint}{LIST_BLOBS}")
+    given = flag + name if flag.endswith("=") else f"{flag} {name}"
+    return UserError(f"{given}: the net has no blob or layer of this name; {hint}{LIST_BLOBS}")
+
+
+def in_place_layers(net):
+    """The layers that write their input's blob (BatchNorm, Scale, ReLU): each names its output."""
+    return [name for name in net._layer_names if name not in net.blobs and len(net.top_names[name]) == 1
+            and list(net.top_names[name]) == list(net.bottom_names[name])]
 
 
 def check_name(net, name, flag):
-    """Stop with one line unless `name` is a blob of `net` or a layer with one output."""
-    if name in net.blobs:
-        return
-    if name in list(net._layer_names) and len(net.top_names[name]) == 1:
-        return
-    raise unknown_name(net, name, flag)
+    """Stop with one line unless `name` is a blob of `net` or an in-place layer."""
+    if name not in net.blobs and name not in in_place_layers(net):
+        raise unknown_name(net, name, flag)
 
 
 def check_term(net, term, flag):

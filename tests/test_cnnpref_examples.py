@@ -90,7 +90,7 @@ def test_examples_spread_the_channels_evenly(common, monkeypatch):
 
 @pytest.mark.parametrize("setting, value, message", [
     ("NET", "resnet", "NET=resnet is not one of alexnet, vgg19"),
-    ("LAYER", "conv9", "has no layer conv9"),
+    ("LAYER", "conv9", "LAYER=conv9: the net has no blob or layer of this name; closest: conv5, conv4, conv3"),
     ("BOUND_FILE", "/nonexistent/fc6.txt", "/nonexistent/fc6.txt not found"),
 ])
 def test_example_mistakes_are_one_line_errors(tiny_env, examples, setting, value, message):

@@ -78,13 +78,19 @@ def require_files(with_generator):
 
 
 def parse_args(script, description, with_generator, argv=None):
-    """The examples take no arguments; --help says what they read and fetch."""
+    """The examples take no arguments; --help says what they read and fetch,
+    --list_blobs what LAYER and OBJECTIVE may name."""
     downloads = models.downloads_of(needed_files(with_generator))
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
                                 __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
                                 f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
-    parser.parse_args(argv)
+    parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
+    if parser.parse_args(argv).list_blobs:
+        definition = cnn_files()[0]
+        models.require([definition])
+        print(nets.blob_list(nets.load(definition, relu_out_of_place=True)))
+        sys.exit(0)
 
 
 def load_cnn(which):
@@ -96,13 +102,14 @@ def load_cnn(which):
     models.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
-    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True)
+    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
+    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
+                          **nets.layer_outputs(definition, [layer]))
     data = input_blob(net)
     h, w = net.blobs[data].data.shape[-2:]
     net.blobs[data].reshape(1, 3, h, w)
-    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
     if layer not in net.blobs:
-        raise UserError(f"the net {definition} has no layer {layer}; set LAYER to one of {', '.join(net.blobs)}")
+        raise objectives.unknown_name(net, layer, "LAYER=")
     return net, layer
 
 
