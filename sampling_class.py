@@ -103,12 +103,7 @@ def log_softmax_sum(net, image, objective):
 
 def objective_label(objective, class_names):
     """'volcano + candle': the terms' class names (or blob:unit where there is none) with their signs."""
-    text = ''
-    for term in objective.terms:
-        name = class_names[term.unit] if term.unit < len(class_names) else '%s:%d' % (term.name, term.unit)
-        sign = ('-' if term.weight < 0 else '') if not text else (' - ' if term.weight < 0 else ' + ')
-        text += sign + ('' if abs(term.weight) == 1 else '%g ' % abs(term.weight)) + name
-    return text
+    return objective.named(lambda term: class_names[term.unit] if term.unit < len(class_names) else None)
 
 
 def read_class_names(synset_file):
@@ -243,7 +238,8 @@ def sample(args, loaded):
             args.output_dir, subject, args.n_iters, args.lr,
             args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
         shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
-        return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
+        return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"],
+                            objectives.unit_and_text(conditions[-1]["objective"])[1] if args.objective else None)
 
 
 def main(argv=None):

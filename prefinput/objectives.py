@@ -120,6 +120,16 @@ class Objective:
         """The one term of weight 1 (what --unit gives), else None."""
         return self.terms[0] if len(self.terms) == 1 and self.terms[0].weight == 1 else None
 
+    def named(self, name_of):
+        """The sum with each term's unit named by name_of(term) (None: its
+        blob:unit), for a picture's label: 'volcano + candle', 'goldfish - 0.5 tench'."""
+        text = ""
+        for term in self.terms:
+            sign = ("-" if term.weight < 0 else "") if not text else (" - " if term.weight < 0 else " + ")
+            weight = "" if abs(term.weight) == 1 else "%g " % abs(term.weight)
+            text += sign + weight + (name_of(term) or term.place)
+        return text
+
     def slug(self):
         """The objective in a file name: fc8_0980, fc8_0980+fc8_0470, fc8_0980-0.5xfc8_0437."""
         text = ""
