@@ -168,7 +168,8 @@ def test_small_images_print_progress_without_crashing(run, capsys, size):
 @pytest.mark.parametrize("flags,message", [
     (["--initial_size", "20x40"], "too small"),
     (["--initial_size", "40x20"], "too small"),
-    (["--target_layer", "inception_4d/3x3_reduce"], "no layer"),
+    (["--target_layer", "inception_4d/3x3_reduce"], "no blob or layer of this name; --list_blobs lists them"),
+    (["--target_layer", "conv_3"], "no blob or layer of this name; closest: conv3, "),
     (["--image_type", "amplify_neuron", "--target_layer", "fc8", "--target_neuron", "10"], "out of range"),
 ])
 def test_user_mistakes_are_user_errors(run, flags, message):
