@@ -9,7 +9,8 @@ arithmetic as the original act_max.py (Evolving-AI-Lab/synthesizing), so it
 gives the original's numbers.  Any blob of the classifier can be --act_layer;
 a unit of a spatial blob (a convolution's, a pooling's) is taken at (--xy, --xy).
 Several --unit values run with the nets loaded once; each starts from the same
-seed, as separate runs did.  --batch N optimises N units at once, one
+seed, as separate runs did.  --objective raises a weighted sum of units
+instead, in any blobs ("fc8:980 + fc8:470", prefinput.objectives).  --batch N optimises N units at once, one
 forward/backward pass for all of them (faster; see docs/performance.md).
 """
 import os

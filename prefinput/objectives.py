@@ -109,10 +109,14 @@ class Objective:
         return "Objective(%r)" % str(self)
 
     def __str__(self):
+        return self._joined(str)
+
+    def _joined(self, text_of, plus=" + ", minus=" - "):
+        """The terms' texts (text_of(term), without its sign) joined by their signs."""
         text = ""
         for term in self.terms:
-            sign = "-" if term.weight < 0 else "+"
-            text += ("-" if sign == "-" else "") + str(term) if not text else " %s %s" % (sign, term)
+            text += (minus.strip() if term.weight < 0 else "") if not text else (minus if term.weight < 0 else plus)
+            text += text_of(term)
         return text
 
     @property
@@ -123,23 +127,13 @@ class Objective:
     def named(self, name_of):
         """The sum with each term's unit named by name_of(term) (None: its
         blob:unit), for a picture's label: 'volcano + candle', 'goldfish - 0.5 tench'."""
-        text = ""
-        for term in self.terms:
-            sign = ("-" if term.weight < 0 else "") if not text else (" - " if term.weight < 0 else " + ")
-            weight = "" if abs(term.weight) == 1 else "%g " % abs(term.weight)
-            text += sign + weight + (name_of(term) or term.place)
-        return text
+        return self._joined(lambda term: ("" if abs(term.weight) == 1 else "%g " % abs(term.weight)) +
+                            (name_of(term) or term.place))
 
     def slug(self):
         """The objective in a file name: fc8_0980, fc8_0980+fc8_0470, fc8_0980-0.5xfc8_0437."""
-        text = ""
-        for term in self.terms:
-            part = "%s_%04d%s" % (term.name.replace("/", "-"), term.unit,
-                                  "" if term.at is None else "@%d,%d" % term.at)
-            if abs(term.weight) != 1:
-                part = "%gx%s" % (abs(term.weight), part)
-            text += ("-" if term.weight < 0 else "+" if text else "") + part
-        return text
+        return self._joined(lambda term: ("" if abs(term.weight) == 1 else "%gx" % abs(term.weight)) + "%s_%04d%s" % (
+            term.name.replace("/", "-"), term.unit, "" if term.at is None else "@%d,%d" % term.at), "+", "-")
 
     @property
     def label(self):

@@ -307,3 +307,13 @@ def test_a_sums_label_names_each_class():
     assert sampling_class.objective_label(parse("fc8:0 + fc8:2"), names) == "tench + shark"
     assert sampling_class.objective_label(parse("fc8:1 - 0.5*fc8:0 + conv5:7"), names) == \
         "goldfish - 0.5 tench + conv5:7"
+
+
+def test_a_label_file_without_the_units_line_labels_by_number_and_says_so_once(nets, net_flags, tmp_path, capsys):
+    short = tmp_path / "labels.txt"
+    short.write_text("n01 tench\nn02 goldfish\nn03 shark\n")
+    chain(nets, net_flags, tmp_path, "--units", "5", "--n_iters", "2", "--synset_file", str(short),
+          "--write_labels")
+    out = capsys.readouterr().out
+    assert out.count("Labels by unit number: --synset_file %s: 3 labels, none for unit 5" % short) == 1
+    assert len(os.listdir(tmp_path / "samples")) == 3
