@@ -177,8 +177,10 @@ def make_collage(options, args, size, results):
             panel_size, offset = (height, width), (y, x)
     tile = collage.grown_tile(options.tile, len(panels))
     collage.montage(panels, folder_made(options.collage), tile=tile)
+    # a collage with a sum of units in it remakes no published picture
+    published = {"published": None} if any(isinstance(unit, str) for unit in units) else {}
     examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
-                            layer=args.act_layer, xy=args.xy)
+                            layer=args.act_layer, xy=args.xy, **published)
 
 
 def make_chain(options, args, size, result, chain):

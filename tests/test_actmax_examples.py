@@ -101,7 +101,7 @@ def test_two_classes_tiles_each_class_alone_and_their_sum_labelled_by_name(run_s
     assert starts == 1 and "Result: [ " in out
     manifest, files = check_collage(output, "two_classes.jpg", 3, (27, 27))
     assert [panel["unit"] for panel in manifest["panels"]] == [1, 2, None]
-    assert manifest["panels"][2]["objective"] == "fc8:1 + fc8:2"
+    assert manifest["panels"][2]["objective"] == "fc8:1 + fc8:2" and manifest["published"] is None
     assert files[2].name == f"fc8_0001+fc8_0002_{N_ITERS:02d}_0.99_8.0__0.jpg"
     assert all(imread(str(f)).shape[0] > 27 + 5 for f in files)  # a label under each
 
