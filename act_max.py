@@ -369,8 +369,9 @@ def main(argv=None):
     if args.list_blobs:
         return list_blobs(args)
     loaded = load_nets(args)
-    print_settings(args, ["objective" if args.objective else "unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
-                          "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])
+    print_settings(args, ["objective" if args.objective else "unit", "xy", "n_iters", "L2", "start_lr", "end_lr",
+                          "seed", "opt_layer", "act_layer", "init_file", "clip", "bound", "debug", "output_dir",
+                          "net_weights", "net_definition"])
     # (after the checks, so a mistake is the one line printed)
     visualise(args, loaded)
 

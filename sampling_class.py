@@ -248,7 +248,8 @@ def main(argv=None):
         models.require([args.net_definition], offline=args.offline)
         return print(nets.blob_list(nets.load(args.net_definition)))
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
-    print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
+    print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every',
+                          'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition'])

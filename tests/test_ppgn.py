@@ -241,7 +241,8 @@ def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, t
 @pytest.mark.parametrize("flags, message", [
     (["--units", "10"], "--unit 10: fc8 has units 0..9"),
     (["--units", "1", "--act_layer", "conv5", "--xy", "6"], "--xy 6: conv5 is 6x6"),
-    (["--units", "1", "--act_layer", "nonesuch"], "--act_layer nonesuch: the net has no blob or layer of this name; --list_blobs lists them"),
+    (["--units", "1", "--act_layer", "nonesuch"],
+     "--act_layer nonesuch: the net has no blob or layer of this name; --list_blobs lists them"),
     (["--units", "1", "--epsilon4", "1"], "needs an image"),
     (["--units", "one"], "expected numbers"),
 ])
