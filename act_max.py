@@ -29,7 +29,7 @@ from prefinput.files import atomic_folder, atomic_path, check_folder
 from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
 from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_covers, check_finite, check_unit, encode, \
-    input_blob, read_image_for, schedule, unit_index, unit_values
+    input_blob, read_image_for, schedule
 
 DIVERGED = "try a smaller --start_lr or --end_lr"  # the fix for a code or image that is no longer finite
 
