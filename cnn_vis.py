@@ -298,8 +298,9 @@ def main(argv=None):
     img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
     imsave(args.output_file, img_uint)
     # what regression.py needs to put it beside the gallery picture it remakes
-    examples.write_picture_manifest(args.output_file, args.target_neuron if args.image_type == 'amplify_neuron'
-                                    and not args.objective else None, img_uint.shape[:2],
+    # the unit it raises (a sum of units: its text, which regression.py never pairs)
+    unit = args.objective or (args.target_neuron if args.image_type == 'amplify_neuron' else None)
+    examples.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
                                     published=examples.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
