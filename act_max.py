@@ -9,7 +9,8 @@ arithmetic as the original act_max.py (Evolving-AI-Lab/synthesizing), so it
 gives the original's numbers.  Any blob of the classifier can be --act_layer;
 a unit of a spatial blob (a convolution's, a pooling's) is taken at (--xy, --xy).
 Several --unit values run with the nets loaded once; each starts from the same
-seed, as separate runs did.  --batch N optimises N units at once, one
+seed, as separate runs did.  --objective raises a weighted sum of units
+instead, in any blobs ("fc8:980 + fc8:470", prefinput.objectives).  --batch N optimises N units at once, one
 forward/backward pass for all of them (faster; see docs/performance.md).
 """
 import os
@@ -23,45 +24,39 @@ from types import SimpleNamespace
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import collage, modelcheck, models, nets
+from prefinput import collage, modelcheck, models, nets, objectives
 from prefinput.cli import (ArgumentParser, FiniteFloat, Seed, UserError, add_setting_flags, optional_path,
                            print_settings, run)
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
 from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
 from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_code_layers, check_covers, check_finite, \
-    check_unit, encode, input_blob, read_bounds, read_image_for, schedule, unit_index, unit_values
+    check_unit, encode, input_blob, read_bounds, read_image_for, schedule
 
 DIVERGED = "try a smaller --start_lr or --end_lr"  # the fix for a code or image that is no longer finite
 
 
-def make_step_net(net, layer, units, images, xy, step_size, running):
-    """Forward the `images` (one per unit) through the classifier, backpropagate
-    a one-hot at each one's unit to it and step each `running` image along its
-    gradient.  Returns each image's gradient norm and its unit's activation."""
+def make_step_net(net, targets, images, step_size, running):
+    """Forward the `images` (one per objective of `targets`) through the
+    classifier, backpropagate each one's objective to it and step each
+    `running` image along its gradient.  Returns each image's gradient norm
+    and its objective's value."""
     data = input_blob(net)
-    dst = net.blobs[layer]
 
-    net.forward(**{data: images}, end=nets.layer_of(net, layer))
-    acts = [unit_values(dst.data[b], xy) for b in range(len(units))]
-    one_hot = np.zeros_like(dst.data)
-    for b, unit in enumerate(units):
-        one_hot[b][unit_index(dst.data.shape, unit, xy)] = 1.
-    dst.diff[:] = one_hot
+    points = objectives.forward(net, targets, **{data: images})
+    obj_acts = [objective.value(points, b) for b, objective in enumerate(targets)]
+    acts = [objective.unit_values(points, b) for b, objective in enumerate(targets)]
 
-    net.backward(start=nets.layer_of(net, layer), diffs=[data])
+    objectives.backward(net, targets, diffs=[data])  # resets the objective after the step
     grad_norms = [ascend(net.blobs[data].data[b], net.blobs[data].diff[b], step_size) if running[b] else 0
-                  for b in range(len(units))]
-    dst.diff.fill(0.)  # reset the objective after each step
+                  for b in range(len(targets))]
 
-    obj_acts = [0] * len(units)
-    for b, unit in enumerate(units):
+    for b, objective in enumerate(targets):
         if grad_norms[b] not in (0, NAN_SKIPPED):  # the original prints nothing for a skipped step
             best_unit = acts[b].argmax()
-            obj_acts[b] = acts[b][unit]
-            print("max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (best_unit, acts[b][best_unit], unit,
-                                                                        obj_acts[b], grad_norms[b]))
-    return grad_norms, obj_acts
+            print("max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (best_unit, acts[b][best_unit],
+                                                                        objective.label, obj_acts[b], grad_norms[b]))
+    return grad_norms, [obj_acts[b] if grad_norms[b] not in (0, NAN_SKIPPED) else 0 for b in range(len(targets))]
 
 
 def make_step_generator(net, x, x0, start, end, step_size, running):
@@ -94,7 +89,8 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
                             clip=False, xy=0, upper_bound=None, lower_bound=None, debug_dir=None):
     """Optimise one code per unit of `units`, all from `start_code` (1xD), so
     that the generator's image raises the unit (at (xy, xy) in a spatial blob)
-    of `net`.  Returns, per unit, the last image the classifier saw (1x3xHxW,
+    of `net`; a unit may be a prefinput.objectives.Objective instead (a
+    weighted sum of units, in any blobs).  Returns, per unit, the last image the classifier saw (1x3xHxW,
     BGR, mean-subtracted: not the most activating one, since activation and
     recognisability are not correlated), its activation and the final code.
     One unit is the original loop; with `debug_dir` each iteration's image is
@@ -115,6 +111,8 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
     debug_images = []  # (file, activation)
 
     for o in params:
+        targets = [unit if isinstance(unit, objectives.Objective) else objectives.unit(net, o["layer"], unit, xy)
+                   for unit in units]
         for i in range(o["iter_n"]):
             step_size = schedule(o["start_step_size"], o["end_step_size"], i, o["iter_n"])
 
@@ -126,7 +124,7 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
             check_finite(x0, "image", i, DIVERGED)  # all of it: x - x0 goes back into the generator
 
             # 2-3. the classifier's gradient at each unit moves its image to x
-            grad_norm_net, acts = make_step_net(net, o["layer"], units, cropped_x0, xy, step_size, running)
+            grad_norm_net, acts = make_step_net(net, targets, cropped_x0, step_size, running)
             x = net.blobs[data].data
             check_finite(x, "image", i, DIVERGED)  # it goes back into the generator as a gradient
             for b in np.flatnonzero(running):
@@ -148,7 +146,7 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
 
             for b in np.flatnonzero(running):
                 if grad_norm_generator[b] == 0 or grad_norm_net[b] == 0:
-                    print("%s grad_norm_%s is 0" % ("" if n == 1 else " unit %s:" % units[b],
+                    print("%s grad_norm_%s is 0" % ("" if n == 1 else " unit %s:" % targets[b].label,
                                                     "generator" if grad_norm_generator[b] == 0 else "net"))
                     running[b] = False
             if not running.any():
@@ -166,7 +164,11 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
 def parse_args(argv=None):
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--unit", type=int, nargs="+", required=True, help="unit(s) to visualize, e.g. 945")
+    parser.add_argument("--unit", type=int, nargs="+", help="unit(s) to visualize, e.g. 945")
+    parser.add_argument("--objective", nargs="+", metavar="SUM",
+                        help='instead of --unit, a weighted sum of units, e.g. "fc8:980 + fc8:470" (conv5:196@6,6: '
+                             'at a position; conv5:196: a channel\'s mean; fc8:980 - 0.5*fc8:437); several: one '
+                             'image each (docs/dgn-am.md)'),
     parser.add_argument("--n_iters", type=int, default=10, help="number of iterations")
     parser.add_argument("--L2", action=FiniteFloat, default=1.0, help="L2 decay of the code (used when in (0, 1))")
     parser.add_argument("--start_lr", action=FiniteFloat, default=2.0, help="learning rate")
@@ -193,7 +195,17 @@ def parse_args(argv=None):
                         help="also write <image minus .jpg>.npz: the float32 BGR image and the final code")
     parser.add_argument("--offline", action="store_true", help="never download a missing model")
     modelcheck.add_python_layer_flag(parser)
+    parser.add_argument("--list_blobs", action="store_true",
+                        help="print the classifier's blobs (what --act_layer and --objective name) with their shapes, "
+                             "and exit")
     args = parser.parse_args(argv)
+    if args.list_blobs:
+        return args
+    if (args.unit is None) == (args.objective is None):
+        parser.error("give the units to visualize: --unit (e.g. --unit 945) or --objective (e.g. "
+                     "--objective \"fc8:980 + fc8:470\"), not both")
+    if args.objective:
+        objectives.parse_all(args.objective)  # a malformed sum is one line before any file is read
     if args.end_lr < 0:  # default to a constant learning rate
         args.end_lr = args.start_lr
     if args.n_iters < 1:
@@ -225,9 +237,10 @@ def load_bound(path, shape):
 
 
 def output_name(output_dir, act_layer, unit, n_iters, L2, start_lr, seed):
-    """The original's file name: <dir>/<layer>_<unit>_<iters>_<L2>_<lr>__<seed>.jpg"""
-    return "%s/%s_%s_%s_%s_%s__%s.jpg" % (output_dir, act_layer, str(unit).zfill(4), str(n_iters).zfill(2),
-                                          L2, start_lr, seed)
+    """The original's file name: <dir>/<layer>_<unit>_<iters>_<L2>_<lr>__<seed>.jpg; for an
+    Objective `unit`, its slug (fc8_0980+fc8_0470) stands for <layer>_<unit>."""
+    subject = unit.slug() if isinstance(unit, objectives.Objective) else "%s_%s" % (act_layer, str(unit).zfill(4))
+    return "%s/%s_%s_%s_%s__%s.jpg" % (output_dir, subject, str(n_iters).zfill(2), L2, start_lr, seed)
 
 
 def save_raw(image_name, image, code):
@@ -264,14 +277,18 @@ def load_nets(args):
     models.require(needed_files(args), offline=args.offline)
     generator = nets.load(args.generator_definition, args.generator_weights, weight_gradients=False)
     net = nets.classifier(args.net_definition, args.net_weights, mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
-                          weight_gradients=False)
+                          weight_gradients=False, **nets.layer_outputs(args.net_definition, target_names(args)))
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
         nets.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
-    nets.check_batch([generator, net], min(args.batch, len(args.unit)), "--batch")
-    for unit in args.unit:
-        check_unit(net, args.act_layer, unit, args.xy)
-    nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
+    nets.check_batch([generator, net], min(args.batch, len(args.objective or args.unit)), "--batch")
+    if args.objective:
+        for objective in objectives.parse_all(args.objective):
+            objective.check(net)
+    else:
+        for unit in args.unit:
+            check_unit(net, args.act_layer, unit, args.xy)
+        nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
     encoder = None
     if args.init_file:
         encoder = nets.load(args.encoder_definition, args.encoder_weights)
@@ -279,6 +296,19 @@ def load_nets(args):
         read_rgb(args.init_file, "--init_file")
     check_code_layers(generator, args.gen_in_layer, encoder, args.opt_layer)
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
+
+
+def target_names(args):
+    """The blobs (or in-place layers: their output) the run's units are in."""
+    if args.objective:
+        return [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms]
+    return [args.act_layer]
+
+
+def list_blobs(args):
+    """--list_blobs: the classifier's blobs, what --act_layer and --objective may name."""
+    models.require([args.net_definition], offline=args.offline)
+    print(nets.blob_list(nets.load(args.net_definition)))
 
 
 def start_code_and_bounds(args, loaded):
@@ -296,7 +326,7 @@ def start_code_and_bounds(args, loaded):
 
 
 def save_output(args, unit, image, code, frames_folder):
-    """The unit's image under the original's name (and with --save_raw its
+    """The unit's (or objective's) image under the original's name (and with --save_raw its
     arrays, with --debug the last iteration's image in `frames_folder`)."""
     filename = output_name(args.output_dir, args.act_layer, unit, args.n_iters, args.L2, args.start_lr, args.seed)
     save_image(image, filename)
@@ -309,14 +339,15 @@ def save_output(args, unit, image, code, frames_folder):
 
 
 def visualise(args, loaded):
-    """Every unit of `args` with the nets loaded; returns what was made for each."""
+    """Every unit (or objective) of `args` with the nets loaded; returns what was made for each."""
     params = [{"layer": args.act_layer, "iter_n": args.n_iters, "L2": args.L2,
                "start_step_size": args.start_lr, "end_step_size": args.end_lr}]
     init_code, shape, upper_bound, lower_bound = start_code_and_bounds(args, loaded)
     results = []
     with debug_frames(args) as folder:
-        for first in range(0, len(args.unit), args.batch):
-            units = args.unit[first:first + args.batch]
+        targets = objectives.parse_all(args.objective) if args.objective else args.unit
+        for first in range(0, len(targets), args.batch):
+            units = targets[first:first + args.batch]
             np.random.seed(args.seed)
             start_code = init_code if init_code is not None else np.random.normal(0, 1, shape)
             images, acts, codes = activation_maximization(
@@ -325,17 +356,21 @@ def visualise(args, loaded):
             for b, unit in enumerate(units):
                 file = save_output(args, unit, images[b], codes[b:b + 1], folder)
                 # the iterations under the names they have once the run's folder is in place
-                frames = [Frame(os.path.join(debug_dir(args.output_dir), name), unit)
+                number, objective = objectives.unit_and_text(unit)
+                frames = [Frame(os.path.join(debug_dir(args.output_dir), name), number)
                           for name in sorted(os.listdir(folder))] if folder else []
-                results.append(Result(file, unit, float(acts[b]), frames))
+                results.append(Result(file, number, float(acts[b]), frames, objective))
     return results
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.list_blobs:
+        return list_blobs(args)
     loaded = load_nets(args)
-    print_settings(args, ["unit", "xy", "n_iters", "L2", "start_lr", "end_lr", "seed", "opt_layer", "act_layer",
-                          "init_file", "clip", "bound", "debug", "output_dir", "net_weights", "net_definition"])
+    print_settings(args, ["objective" if args.objective else "unit", "xy", "n_iters", "L2", "start_lr", "end_lr",
+                          "seed", "opt_layer", "act_layer", "init_file", "clip", "bound", "debug", "output_dir",
+                          "net_weights", "net_definition"])
     # (after the checks, so a mistake is the one line printed)
     with hold_output_folder(args.output_dir, "--output_dir"):  # one run at a time into a folder
         visualise(args, loaded)

@@ -20,7 +20,7 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import examples, modelcheck, models, nets
+from prefinput import examples, modelcheck, models, nets, objectives
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, UserError, run, setting
 from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                               load_initial_image, noise_image, p_norm, resize_img, rmsprop,
@@ -77,6 +77,9 @@ def build_parser():
         help='amplify a whole layer, or one neuron (channel) of it')
     add('--target_layer', default='inception_4d/3x3_reduce', help='the blob to amplify')
     add('--target_neuron', default=0, type=int, help='the channel to amplify (amplify_neuron)')
+    add('--objective', default=None, metavar='SUM',
+        help='instead of --image_type, raise a weighted sum of units, e.g. "fc8:980 + fc8:470" (conv5:196@6,6: at '
+             'a position; conv5:196: a channel\'s mean; fc8:980 - 0.5*fc8:437); see docs/cnn-vis.md')
     # Initialization options
     add('--initial_image', default=None, help='start from this image (None: noise)')
     add('--initialization_scale', action=FiniteFloat, default=1.0, help='scale of the start noise')
@@ -127,6 +130,7 @@ def build_parser():
     add('--seed', action=Seed, default=None, help='seed numpy.random (the noise of the start image) first')
     add('--save_raw', action='store_true',
         help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
+    add('--list_blobs', action='store_true', help='print the net\'s blobs with their shapes, and exit')
     parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
     modelcheck.add_python_layer_flag(parser)
     return parser
@@ -185,7 +189,8 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
             if args.iter_behavior:  # the original prints for any behaviour
                 print('Finished iteration %d / %d for size %d / %d'
                       % (t + 1, args.num_steps, size_idx + 1, num_sizes))
-                neuron = (args.target_layer, args.target_neuron) if args.image_type == 'amplify_neuron' else None
+                neuron = (args.target_layer, args.target_neuron) if args.image_type == 'amplify_neuron' \
+                    and not args.objective else None
                 print_progress(net, img, img_region, cnn_grad, step, terms, weights, neuron)
             img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
             if 'show' in args.iter_behavior:
@@ -209,15 +214,19 @@ def setup_net(args):
         caffe.set_device(args.gpu)
     # A patched copy of the definition: force_backward, and the batch size on its input.
     try:
-        net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size)
+        net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size,
+                        **nets.layer_outputs(paths[0], target_names(args)))
     except modelcheck.TooLarge as error:
         if args.batch_size == 1:
             raise
         raise modelcheck.TooLarge('--batch_size %d' % args.batch_size, error.reason,
                                   'give a smaller --batch_size') from None
+    if args.objective:  # instead of --target_layer
+        objective = objectives.parse(args.objective)
+        objective.check(net)
+        return net, objective
     if args.target_layer not in net.blobs:
-        raise UserError("the net has no layer (blob) named '%s'; see its prototxt (for GoogLeNet, "
-                        "googlenet_layers.txt)" % args.target_layer)
+        raise objectives.unknown_name(net, args.target_layer, '--target_layer')
     nets.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     image_size(net)  # a colour image, or a line saying so
     if args.image_type == 'amplify_layer':
@@ -227,6 +236,13 @@ def setup_net(args):
         raise UserError('--target_neuron %d is out of range: %s has neurons (channels) 0..%d'
                         % (args.target_neuron, args.target_layer, channels - 1))
     return net, amplify_neuron(args.target_neuron)
+
+
+def target_names(args):
+    """The blobs (or in-place layers: their output) the objective reads."""
+    if args.objective:
+        return [term.name for term in objectives.parse(args.objective).terms]
+    return [args.target_layer]
 
 
 def check_args(args):
@@ -246,6 +262,8 @@ def check_args(args):
     if unknown:
         raise UserError('--iter_behavior %s: %r is not one of %s; join them with +, e.g. save+print'
                         % (args.iter_behavior, unknown[0], ', '.join(ITER_BEHAVIORS)))
+    if args.objective:
+        objectives.parse(args.objective)  # a malformed sum is one line before any file is read
     check_output_file(args.output_file, '--output_file', writable_extensions())
     folder = os.path.dirname(os.path.abspath(args.output_file))
     if not os.path.isdir(folder):
@@ -286,8 +304,17 @@ def check_blur(blur, size):
                         'pixels; give e.g. 1' % (blur, max(size)))
 
 
+def list_blobs(args):
+    """--list_blobs: what --target_layer and --objective may name."""
+    definition = os.path.expandvars(args.deploy_txt)
+    models.require([definition])
+    print(nets.blob_list(nets.load(definition)))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.list_blobs:
+        return list_blobs(args)
     if args.seed is not None:
         np.random.seed(args.seed)
     check_args(args)
@@ -318,8 +345,9 @@ def main(argv=None):
     img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
     imsave(args.output_file, img_uint)
     # what regression.py needs to put it beside the gallery picture it remakes
-    examples.write_picture_manifest(args.output_file, args.target_neuron if args.image_type == 'amplify_neuron'
-                                    else None, img_uint.shape[:2],
+    # the unit it raises (a sum of units: its text, which regression.py never pairs)
+    unit = args.objective or (args.target_neuron if args.image_type == 'amplify_neuron' else None)
+    examples.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
                                     published=examples.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)

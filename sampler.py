@@ -166,12 +166,12 @@ def sampling_settings(args):
                 code_layer=args.opt_layer)
 
 
-def save_results(args, filename, shown, last_sample, samples, unit=None):
+def save_results(args, filename, shown, last_sample, samples, unit=None, objective=None):
     """The final image `shown` and (--save_raw) the arrays, written as the
     original named them (the kept samples were written as made); returns the Result the example
-    driver reads (`unit`: the condition the final image was made under)."""
+    driver reads (`unit`: the condition the final image was made under; `objective`: its sum of units)."""
     ppgn.save_results(filename, shown, last_sample, samples, raw_settings=vars(args) if args.save_raw else None)
-    return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples])
+    return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples], objective)
 
 
 LIBRARY = ("sampler.py is the samplers' library, not a program: run sampling_class.py (a class or a hidden "

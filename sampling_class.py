@@ -7,6 +7,7 @@ filling a hole in it (--epsilon4 > 0, inpainting).
         --epsilon1 1e-5 --epsilon3 1e-17 --save_every 5 --output_dir output
 """
 import os
+from dataclasses import replace
 
 os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe
 
@@ -14,7 +15,7 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, nets, ppgn
+from prefinput import models, nets, objectives, ppgn
 from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
 from prefinput.files import check_name, hold_output_folder
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
@@ -24,9 +25,17 @@ from sampler import Sampler, sampling_settings, save_results
 class ClassConditionalSampler(Sampler):
 
     def __init__(self, synset_file):
-        self.class_names = read_class_names(synset_file)
+        """Labels from the `synset_file` (None: by unit number)."""
+        self.class_names = read_class_names(synset_file) if synset_file else []
 
     def forward_backward_from_x_to_condition(self, net, end, image, condition):
+        """The gradient of the condition at `image`: of a unit's log softmax
+        (below), or of an objective's weighted sum of them (log_softmax_sum)."""
+        if condition.get('objective'):
+            return log_softmax_sum(net, image, condition['objective'])
+        return self.unit_log_softmax(net, end, image, condition)
+
+    def unit_log_softmax(self, net, end, image, condition):
         """Forward `image` to blob `end` of the classifier, and backward the
         gradient of log softmax(unit) over the blob's units (at xy where the
         blob is spatial) to the image."""
@@ -41,9 +50,7 @@ class ClassConditionalSampler(Sampler):
 
         best_unit = layer_acts.argmax()
 
-        # Softmax by hand, so that hidden units can be conditioned on too
-        exp_acts = np.exp(layer_acts - np.max(layer_acts))
-        probs = exp_acts / (1e-10 + np.sum(exp_acts, keepdims=True))
+        probs = softmax(layer_acts)
 
         # d log softmax(unit) / d acts[unit]
         softmax_grad = 1 - probs.copy()
@@ -60,11 +67,45 @@ class ClassConditionalSampler(Sampler):
         return g, obj_prob, info
 
     def get_label(self, condition):
-        return self.class_names[condition['unit']]
+        if condition.get('objective'):
+            return objective_label(condition['objective'], self.class_names)
+        return self.class_names[condition['unit']] if self.class_names else str(condition['unit'])
 
     def print_progress(self, i, info, condition, prob, grad):
         print("step: %04d\t max: %4s [%.2f]\t obj: %4s [%.2f]\t norm: [%.2f]" % (
-            i, info['best_unit'], info['best_unit_prob'], condition['unit'], prob, norm(grad)))
+            i, info['best_unit'], info['best_unit_prob'], condition['objective'].label if condition.get('objective')
+            else condition['unit'], prob, norm(grad)))
+
+
+def softmax(acts):
+    """The original's softmax by hand (so that hidden units can be conditioned on too)."""
+    exp_acts = np.exp(acts - np.max(acts))
+    return exp_acts / (1e-10 + np.sum(exp_acts, keepdims=True))
+
+
+def log_softmax_sum(net, image, objective):
+    """The condition of an objective: the weighted sum of each term's log
+    softmax over its blob's units (read as the term reads its unit); the
+    gradient, as for one unit, through each unit alone (1 - p).  Returns the
+    image gradient, exp of the sum (the product of the probabilities to their
+    weights, which --threshold compares with; one term: the unit's
+    probability) and the progress line's max."""
+    data = input_blob(net)
+    points = objectives.forward(net, [objective], **{data: image})
+    steps, prob = [], 1.
+    for term in objective.terms:
+        probs = softmax(term.unit_values(points[term.name][0]))
+        steps.append(replace(term, weight=term.weight * (1 - probs.flat[term.unit])))
+        prob *= probs.flat[term.unit] ** term.weight
+    first = softmax(objective.unit_values(points, 0))
+    info = {'best_unit': first.argmax(), 'best_unit_prob': first.max()}
+    g = objectives.backward(net, [objectives.Objective(steps)], diffs=[data])[data].copy()
+    return g, prob, info
+
+
+def objective_label(objective, class_names):
+    """'volcano + candle': the terms' class names (or blob:unit where there is none) with their signs."""
+    return objective.named(lambda term: class_names[term.unit] if term.unit < len(class_names) else None)
 
 
 def read_class_names(synset_file):
@@ -85,19 +126,32 @@ def parse_args(argv=None):
     parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--units', '--unit', metavar='units', type=str,
                         help="units to condition on, one after another, e.g. 945 or 946_629")
+    parser.add_argument('--objective', nargs='+', metavar='SUM',
+                        help='instead of --units, a weighted sum of units to condition on (the sum of their log '
+                             'probabilities), e.g. "fc8:980 + fc8:470"; several: one after another (docs/ppgn.md)')
     parser.add_argument('--epsilon4', metavar='lr', action=FiniteFloat, default=0.0, nargs='?',
                         help='Context (inpainting; needs --init_file)')
     add_setting_flags(parser, ['synset_file'])
+    parser.add_argument('--list_blobs', action='store_true',
+                        help="print the condition net's blobs (what --act_layer and --objective name) with their "
+                             "shapes, and exit")
     args = ppgn.parse(parser, argv)
-    if not args.units:
-        raise UserError("--units is required: one unit or several joined by _, e.g. --units 945")
+    if args.list_blobs:
+        return args
+    if not args.units and not args.objective:
+        raise UserError("--units is required: one unit or several joined by _, e.g. --units 945 (or --objective "
+                        "\"fc8:980 + fc8:470\")")
+    if args.units and args.objective:
+        raise UserError("--units and --objective both say what to condition on: give one of them")
+    if args.objective:
+        objectives.parse_all(args.objective)  # a malformed sum is one line before any file is read
     if args.epsilon4 > 0 and not args.init_file:
         raise UserError("inpainting (--epsilon4 > 0) needs an image: give --init_file")
     return args
 
 
 def needed_files(args):
-    return [args.net_definition, args.net_weights, args.synset_file] + ppgn.image_net_files(
+    return [args.net_definition, args.net_weights] + ppgn.image_net_files(
         args.encoder_definition, args.encoder_weights, args.generator_definition, args.generator_weights,
         args.init_file, args.mean_file_mat)
 
@@ -106,21 +160,52 @@ def load_nets(args):
     """The condition net (the classifier, no weight gradients), the encoder
     and the generator, every file fetched first and the blobs named checked."""
     models.require(needed_files(args), offline=args.offline)
-    net = nets.load(args.net_definition, args.net_weights, weight_gradients=False)
+    names = [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms] \
+        if args.objective else [args.act_layer]
+    net = nets.load(args.net_definition, args.net_weights, weight_gradients=False,
+                    **nets.layer_outputs(args.net_definition, names))
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
-    conditions = parse_conditions(args, net)
-    class_names = read_class_names(args.synset_file)  # read now: a file of no labels stops before the work
-    if args.save_every > 0:  # each kept sample is labelled with its unit's class name
-        check_labels('--synset_file', args.synset_file, class_names, [condition['unit'] for condition in conditions])
+    parse_conditions(args, net)
     return net, encoder, generator
 
 
+def label_file(args, conditions):
+    """The synset file, where it names every unit conditioned on; else None,
+    said once: the kept samples are labelled by unit number (a net of your
+    own needs no label file)."""
+    units = []
+    for condition in conditions:
+        units += [term.unit for term in condition['objective'].terms] if condition.get('objective') \
+            else [condition['unit']]
+    try:
+        models.require([args.synset_file], offline=args.offline)
+    except UserError as why:
+        return unlabelled(why)
+    class_names = read_class_names(args.synset_file)  # a binary file is a mistake, not a missing label file
+    try:
+        check_labels('--synset_file', args.synset_file, class_names, units)
+    except UserError as why:
+        return unlabelled(why)
+    return args.synset_file
+
+
+def unlabelled(why):
+    print(f"Labels by unit number: {why}")
+
+
 def parse_conditions(args, net):
-    """--units 946_629 -> one condition per unit, checked against the net."""
+    """--units 946_629 -> one condition per unit, checked against the net
+    (--objective: one per sum)."""
+    if args.objective:
+        conditions = objectives.parse_all(args.objective)
+        for objective in conditions:
+            objective.check(net)
+        return [{"objective": objective, "unit": objectives.unit_and_text(objective)[0], "xy": args.xy}
+                for objective in conditions]
     try:
         units = [int(u) for u in args.units.split("_")]
     except ValueError:
@@ -148,10 +233,11 @@ def start_from(args, encoder, generator):
     return start_code, {"mask": mask, "mask_neg": neg, "image": start_image, "epsilon4": args.epsilon4}
 
 
-def output_name(args, unit):
-    """The original's file name for the chain's final image."""
-    return "%s/%s_%04d_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
-        args.output_dir, args.act_layer, unit, args.n_iters, args.lr,
+def output_name(args, condition):
+    """The original's file name for the chain's final image (a sum's names its terms)."""
+    subject = condition["objective"].slug() if args.objective else "%s_%04d" % (args.act_layer, condition["unit"])
+    return "%s/%s_%04d_%s_h_%s_%s_%s_%s__%s.jpg" % (
+        args.output_dir, subject, args.n_iters, args.lr,
         args.epsilon1, args.epsilon2, args.epsilon3, args.epsilon4, args.seed)
 
 
@@ -159,11 +245,11 @@ def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
     net, encoder, generator = loaded
     conditions = parse_conditions(args, net)
-    sampler = ClassConditionalSampler(args.synset_file)
+    sampler = ClassConditionalSampler(label_file(args, conditions) if args.save_every > 0 else None)
     if args.epsilon4 > 0 and image_size(net) != image_size(encoder):
         raise UserError("inpainting needs the condition net and the encoder to take the same image size")
 
-    filename = output_name(args, conditions[0]["unit"])
+    filename = output_name(args, conditions[0])
     check_name(filename, "the output file")  # before the chain, not after it
 
     np.random.seed(args.seed)
@@ -175,13 +261,18 @@ def sample(args, loaded):
             conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))
 
         shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
-        return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"])
+        return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"],
+                            objectives.unit_and_text(conditions[-1]["objective"])[1] if args.objective else None)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.list_blobs:
+        models.require([args.net_definition], offline=args.offline)
+        return print(nets.blob_list(nets.load(args.net_definition)))
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
-    print_settings(args, ['units', 'xy', 'n_iters', 'reset_every', 'save_every', 'threshold',
+    print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every',
+                          'threshold',
                           'epsilon1', 'epsilon2', 'epsilon3', 'epsilon4', 'lr', 'lr_end', 'seed',
                           'opt_layer', 'act_layer', 'init_file', 'output_dir',
                           'net_weights', 'net_definition'])

@@ -3,11 +3,13 @@
 
     ./sweep.py act_max --unit 0-9 --seed 0 1 2 --L2 0.99 0.999 --output_dir out
     ./sweep.py sampling_class --units 945 946_629 --seed 0 1 --output_dir out
+    ./sweep.py act_max --objective "fc8:980 + fc8:470" "fc8:980 - 0.5*fc8:437" --seed 0 1 --output_dir out
 
 Any flag of the program may take several values: every combination is a
 point, and a point makes the files (and the bits) that the program makes
 alone with the same flags.  --unit also takes ranges (0-999) and `all` (every
-unit of --act_layer).  Points that differ in a flag the program's file names
+unit of --act_layer).  --objective's sums of units may stand for --unit:
+each is a point.  Points that differ in a flag the program's file names
 leave out go into their own folder, OUTPUT_DIR/flag=value,.../ (a
 sampling_class point always has one: its samples/ would collide).  With
 act_max's --batch K a worker runs K units of a point group in one pass.
@@ -56,6 +58,12 @@ class ActMax:
     def set_units(argv, units):
         return argv + ["--unit", *units]
 
+    expand = staticmethod(grid.expand_units)  # ranges and `all` (given the blob's size) written out
+
+    def unit_count(self, loaded, args):
+        """How many units --act_layer has (what `all` means)."""
+        return self.classifier(loaded).blobs[args.act_layer].data.shape[1]
+
     @staticmethod
     def classifier(loaded):
         return loaded.net
@@ -98,6 +106,32 @@ class SamplingClass(ActMax):
 
     def run(self, args, loaded):
         return [self.module().sample(args, loaded)]
+
+
+class Objectives:
+    """A program swept over --objective's sums of units instead of units."""
+    unit_flag = "objective"
+
+    def __init__(self, program):
+        self.program = program
+        self.name_flags = program.name_flags - {"act_layer", "unit"} | ({"objective"} if program.name_flags else set())
+        self.folder_per_unit = program.folder_per_unit
+
+    def __getattr__(self, name):  # the rest as the program's
+        return getattr(self.program, name)
+
+    @staticmethod
+    def expand(specs, size=None):
+        return list(dict.fromkeys(specs))  # each sum as given, once
+
+    def set_units(self, argv, units):
+        return argv + ["--objective", *units]
+
+    def check_units(self, argv, units):
+        return self.module().load_nets(self.parse(self.set_units(argv, units)))  # checks each sum
+
+    def unit_count(self, loaded, args):
+        return None
 
 
 PROGRAMS = {"act_max": ActMax(), "sampling_class": SamplingClass()}
@@ -183,6 +217,8 @@ def parse_command(argv):
         if len(values) != SWEEP_OPTIONS[flag]:
             raise UserError(f"--{flag} takes {SWEEP_OPTIONS[flag] or 'no'} value{'s'[:SWEEP_OPTIONS[flag] != 1]}")
     program = PROGRAMS[name]
+    if any(flag == "objective" for flag, _ in flags):
+        program = Objectives(program)
     flags = [(program.unit_flag if flag in ("unit", "units") else flag, values)
              for flag, values in flags if flag not in SWEEP_OPTIONS]
     if name == "act_max" and dict(flags).get("debug", ["0"]) != ["0"]:
@@ -231,7 +267,7 @@ def plan(program, flags, output_dir):
     unit_specs = dict(flags)[program.unit_flag]
     others = [(flag, values) for flag, values in flags if flag not in (program.unit_flag, "output_dir")]
     swept = {flag for flag, values in others if len(values) > 1} - program.name_flags
-    concrete = grid.expand_units([spec for spec in unit_specs if spec != "all"])
+    concrete = program.expand([spec for spec in unit_specs if spec != "all"])
     sizes = {}   # what load_nets checks -> how many units the act_layer has
     groups = []
     for combo in grid.combinations(others):
@@ -246,11 +282,11 @@ def plan(program, flags, output_dir):
                                                           "opt_layer")))
         if what not in sizes:
             loaded = program.check_units(argv + ["--output_dir", output_dir], concrete or ["0"])
-            sizes[what] = program.classifier(loaded).blobs[args.act_layer].data.shape[1]
+            sizes[what] = program.unit_count(loaded, args)
             del loaded  # the workers load their own
         base = grid.params_of([(flag, values) for flag, values in combo if flag not in NEUTRAL])
         points = [(dict(base, **{program.unit_flag: unit}), unit, folder(unit))
-                  for unit in grid.expand_units(unit_specs, sizes[what])]
+                  for unit in program.expand(unit_specs, sizes[what])]
         groups.append((argv, max(1, getattr(args, "batch", 1)), points))
     return groups
 
@@ -328,7 +364,8 @@ def run_grid(program, flags, options, groups):
     swept = [flag for flag, values in flags if len(values) > 1 and flag not in NEUTRAL | {program.unit_flag}]
     lost = False
     if chunks:
-        name = next(key for key, value in PROGRAMS.items() if value is program)
+        name = next(key for key, value in PROGRAMS.items()
+                    if value in (program, getattr(program, "program", None)))
         lost = compute(name, chunks, options, len(points) - todo, len(points), swept + [program.unit_flag])
     records = grid.read_records(output_dir)
     done = [records[grid.key_of(params)] for params, _, _ in points

@@ -391,7 +391,7 @@ def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_s
     the generator's diff x - x0, the code gradients} and the codes it
     started from (one per unit)."""
     import act_max as ours
-    from prefinput import nets
+    from prefinput import nets, objectives
     from prefinput.steps import input_blob
     data, running = input_blob(net), np.ones(len(units), dtype=bool)
     nets.set_batch(generator, code_blob, len(units))
@@ -402,7 +402,8 @@ def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_s
     x0 = generator.blobs[image_blob].data.copy()
     inside = centre_crop(x0.shape, net.blobs[data].data.shape)
     with contextlib.redirect_stdout(io.StringIO()):
-        ours.make_step_net(net, layer, units, x0[inside].copy(), 0, step_size, running)
+        ours.make_step_net(net, [objectives.unit(net, layer, unit) for unit in units], x0[inside].copy(),
+                           step_size, running)
         acts, image_gradient = net.blobs[layer].data.copy(), net.blobs[data].diff.copy()
         updated = x0.copy()
         updated[inside] = net.blobs[data].data

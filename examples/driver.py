@@ -22,7 +22,7 @@ sys.path.insert(0, ROOT)  # the programs are top-level scripts
 import importlib  # noqa: E402
 import random  # noqa: E402
 
-from prefinput import collage, examples, models  # noqa: E402
+from prefinput import collage, examples, models, objectives  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
@@ -98,10 +98,12 @@ def check_finals(options, runs, size):
         examples.check_crop(options.crop, size)
     if options.labels in ("synset", "places"):
         models.require([options.label_file])
-        # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets)
-        units = [unit for _, args in runs for unit in (args.unit if hasattr(args, "unit") else
+        # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets), --objective's terms
+        units = [unit for _, args in runs for unit in (args.unit if getattr(args, "unit", None) else
                                                        [int(u) for u in (getattr(args, "units", None) or "").split("_")
                                                         if u])]
+        units += [term.unit for _, args in runs for text in getattr(args, "objective", None) or []
+                  for term in objectives.parse(text).terms]
         check_labels("--label_file", options.label_file, examples.read_labels(options.label_file), units)
 
 
@@ -149,11 +151,17 @@ def main(argv=None):
     if options.labels:
         lines = examples.read_labels(options.label_file) if options.labels != "unit" else []
         for result in results:
-            collage.label_below(result.file, examples.label_of(result.unit, options.labels, lines))
+            collage.label_below(result.file, examples.label_of_result(result, options.labels, lines))
     if options.collage:
         make_collage(options, runs[-1][1], size, results)
     if options.sheet:
         make_sheet(options, runs[-1][1], size, results)
+
+
+def panel_unit(unit, result):
+    """A manifest panel's unit: the unit, or for a sum of units (--objective)
+    its text, which regression.py never pairs with a published picture."""
+    return result.objective if unit is None and result.objective else unit
 
 
 def scored_net(args):
@@ -167,17 +175,20 @@ def make_collage(options, args, size, results):
     --frames) with its manifest."""
     if options.frames:
         frames = results[-1].frames
-        panels, units, panel_size, offset = [f.file for f in frames], [f.unit for f in frames], size, (0, 0)
+        panels, units = [f.file for f in frames], [panel_unit(f.unit, results[-1]) for f in frames]
+        panel_size, offset = size, (0, 0)
     else:
-        panels, units = [r.file for r in results], [r.unit for r in results]
+        panels, units = [r.file for r in results], [panel_unit(r.unit, r) for r in results]
         panel_size, offset = size, (0, 0)
         if options.crop:  # inside the image (check_finals)
             width, height, x, y = options.crop
             panel_size, offset = (height, width), (y, x)
     tile = collage.grown_tile(options.tile, len(panels))
     collage.montage(panels, folder_made(options.collage), tile=tile)
+    # a collage with a sum of units in it remakes no published picture
+    published = {"published": None} if any(isinstance(unit, str) for unit in units) else {}
     examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
-                            layer=args.act_layer, xy=args.xy)
+                            layer=args.act_layer, xy=args.xy, **published)
     # The original scripts' last words (the scripts now end by exec'ing this)
     if options.frames:
         print(f"Intermediate results: {options.collage}")
@@ -201,7 +212,8 @@ def make_chain(options, args, size, result, chain):
     if options.chain_size:
         picked = picked[:options.chain_size]
     tile = examples.rows_montage([s.file for s in picked], folder_made(chain), examples.CHAIN_COLUMNS)
-    examples.write_manifest(chain, tile, [s.file for s in picked], [s.unit for s in picked], size, offset,
+    examples.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
+                            size, offset,
                             net=scored_net(args), layer=args.act_layer, xy=args.xy,
                             published=examples.published_ppgn(options.example))
     print(os.path.abspath(chain))
@@ -219,7 +231,7 @@ def make_sheet(options, args, size, results):
     panel_size, act_region = size, None
     if getattr(args, "epsilon4", 0) > 0:  # inpainting: masked image | filled one; the net scores the filled one
         panel_size, act_region = (size[0], 2 * size[1] + 1), [0, size[1] + 1, size[0], size[1]]
-    examples.write_manifest(options.sheet, tile, finals, [result.unit for result in results], panel_size,
+    examples.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
                             net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
                             published=examples.published_ppgn(options.example))
     print(os.path.abspath(options.sheet))

@@ -11,6 +11,7 @@ them.
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from . import objectives
 from .image import imread, imresize
 from .nets import layer_of
 from .steps import input_blob
@@ -43,8 +44,14 @@ def amplify_neuron(target_neuron):
 def input_gradients(net, batch, target_layer, objective):
     """Forward `batch` through the net, let the objective set the target
     blob's diff, and return the gradient that reaches the input (the
-    backward pass starts at the layer that computes the target blob)."""
+    backward pass starts at the layer that computes the target blob).  An
+    objectives.Objective (--objective: a weighted sum of units, in any
+    blobs) makes its own passes, the same for every region."""
     data = input_blob(net)
+    if isinstance(objective, objectives.Objective):
+        targets = [objective] * len(batch)
+        objectives.forward(net, targets, **{data: batch})
+        return -objectives.backward(net, targets, diffs=[data])[data]  # negated, as the diffs above are
     net.forward(**{data: batch})
     objective(net.blobs[target_layer])
     net.backward(start=layer_of(net, target_layer))

@@ -16,7 +16,7 @@ import re
 import wand.version
 from wand.image import Image
 
-from . import collage
+from . import collage, objectives
 from .cli import UserError
 from .files import atomic_path, check_output_file
 from .regression import parse_layout, save_manifest
@@ -50,6 +50,17 @@ def read_labels(path):
     """The lines of a label file, blank ones skipped (as bash's `read -a` did)."""
     with open(path) as f:
         return [line.rstrip("\r\n") for line in f if line.strip()]
+
+
+def label_of_result(result, style, lines):
+    """The text under a result's image: its unit's label, or for a sum of
+    units (an --objective) each term's label with its sign and weight."""
+    if result.unit is not None or not result.objective:
+        return label_of(result.unit, style, lines)
+    objective = objectives.parse(result.objective)
+    if style == "unit":
+        return str(objective)
+    return objective.named(lambda term: label_of(term.unit, style, lines) if term.unit < len(lines) else None)
 
 
 def label_of(unit, style, lines):
@@ -161,5 +172,13 @@ def write_manifest(picture, tile, panels, units, panel_size, panel_offset=(0, 0)
         "panel_size": [int(n) for n in panel_size],
         "panel_offset": [int(n) for n in panel_offset],
         "act_region": act_region,
-        "panels": [{"file": path, "unit": None if unit is None else int(unit)} for path, unit in zip(panels, units)],
+        "panels": [panel_entry(path, unit) for path, unit in zip(panels, units)],
     })
+
+
+def panel_entry(path, unit):
+    """A manifest's panel: its file and unit; a sum of units (an objective's
+    text, a str) as "objective", with no unit: no published picture shows it."""
+    if isinstance(unit, str):
+        return {"file": path, "unit": None, "objective": unit}
+    return {"file": path, "unit": None if unit is None else int(unit)}

@@ -11,7 +11,7 @@ import json
 import math
 import os
 
-from . import collage
+from . import collage, objectives
 from .cli import setting
 from .examples import label_of, read_labels
 from .files import atomic_path
@@ -23,7 +23,8 @@ SHEET_COLUMNS = 10
 
 def labels_for(entries):
     """Each entry's unit label: its ImageNet class for an fc8 unit (where the
-    synset file is there), else `<layer> <unit>`."""
+    synset file is there), else `<layer> <unit>`; a sum of units (--objective)
+    with each fc8 term's class: `fc8:980 + fc8:470 (volcano + candle)`."""
     cache = {}
     labels = []
     for entry in entries:
@@ -34,11 +35,22 @@ def labels_for(entries):
         if path not in cache:
             cache[path] = read_labels(path) if os.path.isfile(path) else []
         lines = cache[path]
-        if layer == "fc8" and unit.isdigit() and int(unit) < len(lines):
+        if "objective" in params:
+            labels.append(objective_label(params["objective"], lines))
+        elif layer == "fc8" and unit.isdigit() and int(unit) < len(lines):
             labels.append(f"{unit} {label_of(int(unit), 'synset', lines)}")
         else:
             labels.append(f"{layer} {unit}")
     return labels
+
+
+def objective_label(text, lines):
+    """A sum of units with its fc8 terms' classes, where the synset file names them."""
+    objective = objectives.parse(text)
+    if not any(term.name == "fc8" and term.unit < len(lines) for term in objective.terms):
+        return text
+    return "%s (%s)" % (text, objective.named(
+        lambda term: label_of(term.unit, "synset", lines) if term.name == "fc8" and term.unit < len(lines) else None))
 
 
 def write(output_dir, entries, swept):
@@ -75,7 +87,7 @@ table.grid td, table.grid th { padding: 2px; text-align: center; }
 <script>
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
-const unitFlag = data.items.length && "units" in data.items[0].params ? "units" : "unit";
+const unitFlag = ["units", "objective", "unit"].find(f => data.items.length && f in data.items[0].params) || "unit";
 const params = data.swept.filter(p => p !== unitFlag);
 const state = {};
 function readHash() {

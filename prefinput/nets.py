@@ -98,6 +98,27 @@ def check_batch(loaded, n, flag):
     modelcheck.check_fits(needed, what, fix)
 
 
+def layer_outputs(definition, names):
+    """The patch option that makes `names` usable as blobs where they are
+    in-place layers (BatchNorm, Scale, ReLU writing their input's blob): each
+    writes a blob of its own, named after it, its output.  {} where none is."""
+    in_place = prototxt.in_place_layers(definition, [name for name in names if name])
+    return {"out_of_place": in_place} if in_place else {}
+
+
+def blob_list(net):
+    """--list_blobs: a line per blob a user may name, with its shape (without
+    Caffe's split copies), then the in-place layers, which name their output."""
+    from prefinput import objectives
+    lines = ["%-32s %s" % (name, "x".join(map(str, net.blobs[name].data.shape[1:])))
+             for name in objectives.user_blobs(net)]
+    for name in objectives.in_place_layers(net):
+        blob = net.top_names[name][0]
+        lines.append("%-32s %s  (layer %s, in place on %s: its output)" % (
+            name, "x".join(map(str, net.blobs[blob].data.shape[1:])), name, blob))
+    return "\n".join(lines)
+
+
 def set_batch(net, blob, n):
     """Reshape `net` for `n` items at its input `blob` (the generators need
     the registry's flexible_batch patch)."""

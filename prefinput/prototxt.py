@@ -29,6 +29,9 @@ The patches, patch()'s options:
                         make it `dim: -1` so a batch of codes goes through
     relu_out_of_place   in-place ReLUs write their own blob, named after the
                         layer, so the pre-ReLU features stay readable (cnnpref)
+    out_of_place        names of in-place layers (any type: BatchNorm, Scale,
+                        ReLU) that write their own blob, named after the layer,
+                        so that a layer name is "the output of that layer"
     batch_size          the first dimension of every input, whatever form it
                         takes (input_dim, input_shape, Input layers)
     weight_gradients    False: gradients reach the inputs but no weight gradient
@@ -63,7 +66,7 @@ _BODY = "body-sha256:"
 
 
 def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch=True,
-          relu_out_of_place=False, batch_size=None, weight_gradients=True):
+          relu_out_of_place=False, batch_size=None, weight_gradients=True, out_of_place=()):
     """Write the patched copy of `src` (rewritten only when stale); return its path."""
     src = os.path.abspath(os.fspath(src))
     if drop_cudnn is None:
@@ -73,6 +76,8 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
                    batch_size=batch_size)
     if not weight_gradients:  # not in the options of older copies: their stamps stay valid
         options["weight_gradients"] = False
+    if out_of_place:  # the same
+        options["out_of_place"] = sorted(out_of_place)
     source_text = _read(src)
     stamp = _stamp(_sha256(source_text), options)
     dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
@@ -114,7 +119,7 @@ def _write(dst, text):
 
 
 def apply(net, *, force_backward=True, drop_cudnn=True, flexible_batch=True,
-          relu_out_of_place=False, batch_size=None, weight_gradients=True):
+          relu_out_of_place=False, batch_size=None, weight_gradients=True, out_of_place=()):
     """Patch the NetParameter `net` in place; return one note per change."""
     notes = []
     if not weight_gradients:
@@ -126,8 +131,9 @@ def apply(net, *, force_backward=True, drop_cudnn=True, flexible_batch=True,
         notes += [f"engine: CUDNN dropped from {name}" for name in drop_cudnn_engines(net)]
     if flexible_batch:
         notes += [f"Reshape {name}: batch dim {old} -> -1" for name, old in flexible_reshapes(net)]
-    if relu_out_of_place:
-        notes += [f"ReLU {name}: {old} -> {new} (out of place)" for name, old, new in relus_out_of_place(net)]
+    if relu_out_of_place or out_of_place:
+        notes += [f"{name}: {old} -> {new} (out of place)"
+                  for name, old, new in relus_out_of_place(net, relu_out_of_place, out_of_place)]
     if batch_size is not None:
         notes += [f"batch size {batch_size}: {where}" for where in set_batch_size(net, batch_size)]
     return notes
@@ -184,9 +190,10 @@ def flexible_reshapes(net):
     return changed
 
 
-def relus_out_of_place(net):
-    """Give each in-place ReLU its own top, named after the layer, and point the
-    later layers at it; return (layer, old blob, new blob) for each."""
+def relus_out_of_place(net, relus=True, names=()):
+    """Give each in-place ReLU (with `relus`) and each in-place layer named in
+    `names` its own top, named after the layer, and point the later layers at
+    it; return (layer, old blob, new blob) for each."""
     blobs = {blob for layer in net.layer for blob in [*layer.bottom, *layer.top]} | set(net.input)
     current = {}  # original blob name -> the name later layers must read
     changes = []
@@ -194,8 +201,8 @@ def relus_out_of_place(net):
         originals = list(layer.bottom)
         for i, name in enumerate(originals):
             layer.bottom[i] = current.get(name, name)
-        in_place = layer.type == "ReLU" and len(originals) == 1 and list(layer.top) == originals
-        if in_place:
+        in_place = len(originals) == 1 and list(layer.top) == originals
+        if in_place and ((relus and layer.type == "ReLU") or layer.name in names):
             new = _unused(layer.name, blobs)
             blobs.add(new)
             changes.append((layer.name, layer.bottom[0], new))
@@ -404,6 +411,16 @@ def _upgrade_tool():
         raise UserError("this net definition is in Caffe's old V0/V1 format and Caffe's upgrade_net_proto_text "
                         "was not found; set CAFFE_BIN to the folder holding it (Caffe's build/tools)")
     return found
+
+
+def in_place_layers(src, names):
+    """Those of `names` that name an in-place layer (its top is its bottom) of
+    the definition `src` and no blob: what out_of_place needs for them."""
+    src = os.path.abspath(os.fspath(src))
+    net, _ = parse(_read(src), src)
+    blobs = {blob for layer in net.layer for blob in [*layer.top, *layer.bottom]} | set(net.input)
+    return sorted({layer.name for layer in net.layer if layer.name in names and layer.name not in blobs
+                   and len(layer.bottom) == 1 and list(layer.top) == list(layer.bottom)})
 
 
 def _unused(name, taken):

@@ -191,6 +191,12 @@ def most_similar(panel, candidates):
 
 
 def published_cells(manifest, published):
+    """cells_by_unit, and none for a panel of a sum of units (an --objective): no published picture shows one."""
+    cells = cells_by_unit(manifest, published)
+    return [[] if panel.get("objective") else allowed for panel, allowed in zip(manifest["panels"], cells)]
+
+
+def cells_by_unit(manifest, published):
     """For each of our panels, the published cells it may be paired with: those
     showing its unit (the k-th panel of a unit gets that unit's k-th cell in a
     grid); [] where the published picture does not show the unit.  Units of the
@@ -258,7 +264,7 @@ def scores_of(manifest, pairs, panels):
         net = nets.load(manifest["net_definition"], manifest["net_weights"])
     scores = []
     for (ours, theirs), panel in zip(pairs, panels):
-        unit = panel["unit"]
+        unit = panel.get("objective") or panel["unit"]
         if theirs is None:  # the published picture does not show this unit: nothing to score against
             scores.append(Score(panel["file"], unit, None, None, None, None))
             continue

@@ -18,3 +18,4 @@ class Result:
     unit: Optional[int]
     activation: Optional[float] = None
     frames: List[Frame] = field(default_factory=list)
+    objective: Optional[str] = None  # the --objective it raises (a sum of units; `unit` None unless one)

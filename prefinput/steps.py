@@ -194,7 +194,8 @@ def unit_values(blob_data, xy=0):
 def check_unit(net, layer, unit, xy=0, flag="--act_layer"):
     """Stop with one line unless blob `layer` of `net` has `unit` (at (xy, xy) where it is spatial)."""
     if layer not in net.blobs:
-        raise UserError(f"{flag} {layer}: the net has no such blob; it has {', '.join(net.blobs.keys())}")
+        from .objectives import unknown_name
+        raise unknown_name(net, layer, flag)
     shape = net.blobs[layer].data.shape
     units = shape[1] if len(shape) > 1 else 1
     if not 0 <= unit < units:

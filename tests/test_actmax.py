@@ -274,3 +274,74 @@ def test_crop_and_tile_flags_parse():
         collage.parse_crop("163x163")
     with pytest.raises(ValueError):
         collage.parse_tile("5")
+
+
+# --- --objective: a weighted sum of units -------------------------------------
+
+@pytest.mark.parametrize("name", ["actmax_fc8.npz", "actmax_conv5_bound.npz"])
+def test_a_single_unit_objective_is_the_units_golden_bit_for_bit(load_golden, run, tmp_path, tiny, name,
+                                                                 pinned_environment):
+    import act_max
+    golden = load_golden(name)
+    args = golden["args"]
+    spatial = args["act_layer"] == "conv5"
+    objective = "%s:%d" % (args["act_layer"], args["unit"]) + ("@%d,%d" % (args["xy"], args["xy"]) if spatial else "")
+    flags = ["--objective", objective, "--n_iters", args["n_iters"], "--L2", args["L2"], "--start_lr",
+             args["start_lr"], "--end_lr", args["end_lr"], "--seed", args["seed"], "--output_dir", tmp_path,
+             "--save_raw", *tiny_flags(tiny)]
+    if args["bound"]:
+        flags += ["--bound", tiny["fc6_bound"]]
+    results = act_max.visualise(act_max.parse_args(list(map(str, flags))), act_max.load_nets(
+        act_max.parse_args(list(map(str, flags)))))
+    saved = np.load(os.path.splitext(results[0].file)[0] + ".npz")
+    assert np.array_equal(saved["image"], golden["image"]) and np.array_equal(saved["code"], golden["code"])
+    if args["act_layer"] == "fc8":  # the original's name, as --unit gives
+        assert os.path.basename(results[0].file) == "fc8_0003_20_0.99_8.0__0.jpg"
+    assert results[0].unit == args["unit"] and results[0].objective == objective
+
+
+def objective_run(tiny, tmp_path, *objectives, batch=1, n_iters=3):
+    """act_max.visualise with --objective on the tiny nets; its Results."""
+    import act_max
+    args = act_max.parse_args([str(flag) for flag in (
+        "--objective", *objectives, "--n_iters", n_iters, "--L2", 0.99, "--start_lr", 8.0, "--end_lr", 1e-10,
+        "--output_dir", tmp_path, "--save_raw", "--batch", batch, *tiny_flags(tiny))])
+    return act_max.visualise(args, act_max.load_nets(args))
+
+
+def test_a_sum_of_units_in_two_blobs_raises_both(tiny, tmp_path, capsys):
+    import caffe
+    both, = objective_run(tiny, tmp_path, "fc8:3 + conv5:1@2,2", n_iters=6)
+    out = capsys.readouterr().out
+    assert os.path.basename(both.file) == "fc8_0003+conv5_0001@2,2_06_0.99_8.0__0.jpg"
+    assert both.unit is None and both.objective == "fc8:3 + conv5:1@2,2"
+    objs = [float(value) for value in re.findall(r"obj: fc8:3 \+ conv5:1@2,2 \[(-?\d+\.\d\d)\]", out)]
+    assert len(objs) == 6 and objs[-1] > objs[0]
+    # the activation reported is the sum, read as each term reads its blob
+    net = caffe.Net(*tiny["classifier"], caffe.TEST)
+    image = np.load(os.path.splitext(both.file)[0] + ".npz")["image"]
+    net.forward(data=image, end="conv5")
+    conv5 = float(net.blobs["conv5"].data[0, 1, 2, 2])
+    net.forward(data=image, end="fc8")
+    assert both.activation == pytest.approx(net.blobs["fc8"].data[0, 3] + conv5, rel=1e-5)
+
+
+def test_a_negative_weight_lowers_the_unit(tiny, tmp_path):
+    import caffe
+    plain, suppressed = objective_run(tiny, tmp_path, "fc8:3", "fc8:3 - 2*fc8:1", n_iters=8)
+    net = caffe.Net(*tiny["classifier"], caffe.TEST)
+
+    def fc8(result):
+        net.forward(data=np.load(os.path.splitext(result.file)[0] + ".npz")["image"], end="fc8")
+        return net.blobs["fc8"].data[0].copy()
+    assert fc8(suppressed)[1] < fc8(plain)[1]
+
+
+def test_a_batch_of_objectives_equals_each_alone(tiny, tmp_path):
+    sums = ["fc8:3 + fc8:7", "conv5:2 - 0.5*fc8:1", "conv3:4@1,1"]
+    alone = objective_run(tiny, tmp_path / "alone", *sums)
+    batched = objective_run(tiny, tmp_path / "batched", *sums, batch=3)
+    for one, other in zip(alone, batched):
+        assert os.path.basename(one.file) == os.path.basename(other.file)
+        a, b = (np.load(os.path.splitext(r.file)[0] + ".npz") for r in (one, other))
+        assert np.allclose(a["code"], b["code"], rtol=1e-4, atol=1e-4)

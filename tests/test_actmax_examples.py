@@ -94,3 +94,23 @@ def test_example_4_crops_each_conv5_image_to_the_receptive_field(run_script):
     assert manifest["layer"] == "conv5" and manifest["xy"] == 2 and manifest["panel_offset"] == [6, 6]
     assert all(f.name.startswith("conv5_") for f in files)
     assert all(imread(str(f)).shape[0] > 15 + 10 for f in files)  # cropped to 15 rows, then labelled
+
+
+def test_two_classes_tiles_each_class_alone_and_their_sum_labelled_by_name(run_script):
+    out, output, starts = run_script("examples/two_classes.sh", OBJECTIVE="fc8:1 + fc8:2", ALONE="fc8:1 fc8:2")
+    assert starts == 1 and "Result: [ " in out
+    manifest, files = check_collage(output, "two_classes.jpg", 3, (27, 27))
+    assert [panel["unit"] for panel in manifest["panels"]] == [1, 2, None]
+    assert manifest["panels"][2]["objective"] == "fc8:1 + fc8:2" and manifest["published"] is None
+    assert files[2].name == f"fc8_0001+fc8_0002_{N_ITERS:02d}_0.99_8.0__0.jpg"
+    assert all(imread(str(f)).shape[0] > 27 + 5 for f in files)  # a label under each
+
+
+def test_a_sum_is_labelled_with_each_terms_label():
+    from prefinput.examples import label_of_result
+    from prefinput.results import Result
+    lines = ["n01 tench, Tinca", "n02 goldfish, Carassius", "n03 great white shark, white shark"]
+    total = Result("x.jpg", None, 1.0, [], "fc8:1 - 0.5*fc8:2 + conv5:7")
+    assert label_of_result(total, "synset", lines) == "goldfish - 0.5 great white + conv5:7"
+    assert label_of_result(total, "unit", lines) == "fc8:1 - 0.5*fc8:2 + conv5:7"
+    assert label_of_result(Result("x.jpg", 2, 1.0, [], "fc8:2"), "synset", lines) == "great white"

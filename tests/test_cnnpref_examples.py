@@ -90,7 +90,7 @@ def test_examples_spread_the_channels_evenly(common, monkeypatch):
 
 @pytest.mark.parametrize("setting, value, message", [
     ("NET", "resnet", "NET=resnet is not one of alexnet, vgg19"),
-    ("LAYER", "conv9", "has no layer conv9"),
+    ("LAYER", "conv9", "LAYER=conv9: the net has no blob or layer of this name; closest: conv5, conv4, conv3"),
     ("BOUND_FILE", "/nonexistent/fc6.txt", "/nonexistent/fc6.txt not found"),
 ])
 def test_example_mistakes_are_one_line_errors(tiny_env, examples, setting, value, message):
@@ -100,3 +100,25 @@ def test_example_mistakes_are_one_line_errors(tiny_env, examples, setting, value
     done = run_example(examples / "generate_preferred_image_dgn_gd__for_higher_layer.py", env)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_objective_is_the_mask_and_weights_of_its_units(common):
+    from prefinput.objectives import parse
+    net, _ = common.load_cnn("higher")
+    layer, mask, weights = common.objective_target(net, parse("fc8:5"))
+    assert layer == "fc8" and np.array_equal(mask, common.channel_mask(net, "fc8", 5)) and weights[5] == 1
+    layer, mask, weights = common.objective_target(net, parse("conv5:2@3,3 - 0.5*conv5:7"))
+    assert np.array_equal(mask[2], common.centre_unit_mask(net, "conv5", 2)[2])
+    assert weights[2, 3, 3] == 1 and np.allclose(weights[7], -0.5 / 36) and mask.sum() == 1 + 36
+
+
+@pytest.mark.parametrize("script", ["generate_preferred_image_gd__for_higher_layer.py",
+                                    "generate_preferred_image_dgn_lbfgs__for_lower_layer.py"])
+def test_an_objective_makes_one_image_named_after_it(tiny_env, examples, script):
+    done = run_example(examples / script, dict(tiny_env, OBJECTIVE="fc8:1 + 2*fc8:7"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    (folder,) = Path(tiny_env["RESULT_DIR"]).iterdir()
+    names = sorted(name.name for name in folder.glob("preferred_img*.jpg"))
+    stem = "_layer_fc8_channel_fc8_0001+2xfc8_0007.jpg"
+    assert names == (["preferred_img" + stem, "preferred_img_masked" + stem] if "dgn" in script
+                     else ["preferred_img" + stem])

@@ -175,7 +175,8 @@ def test_small_images_print_progress_without_crashing(run, capsys, size):
 @pytest.mark.parametrize("flags,message", [
     (["--initial_size", "20x40"], "too small"),
     (["--initial_size", "40x20"], "too small"),
-    (["--target_layer", "inception_4d/3x3_reduce"], "no layer"),
+    (["--target_layer", "inception_4d/3x3_reduce"], "no blob or layer of this name; --list_blobs lists them"),
+    (["--target_layer", "conv_3"], "no blob or layer of this name; closest: conv3, "),
     (["--image_type", "amplify_neuron", "--target_layer", "fc8", "--target_neuron", "10"], "out of range"),
 ])
 def test_user_mistakes_are_user_errors(run, flags, message):
@@ -228,3 +229,33 @@ def test_another_output_name_has_no_published_picture(run, tmp_path, regression_
     assert json.loads((tmp_path / "mine.json").read_text())["published"] is None
     with pytest.raises(UserError, match="published no picture"):
         regression_main(tmp_path / "mine.png")
+
+
+# --objective: a weighted sum of units
+
+def test_an_fc_units_objective_is_amplify_neurons_golden_bit_for_bit(net_flags, tmp_path, pinned_environment, repo,
+                                                                      load_golden):
+    """amplify_neuron raises a whole channel's sum; on an fc blob that is the unit, fc8:4."""
+    golden = load_golden("cnnvis_neuron_multiscale.npz")
+    argv = golden["args"]["argv"]
+    argv = argv[:argv.index("--image_type")] + argv[argv.index("--target_neuron") + 2:]
+    done = subprocess.run([sys.executable, str(repo / "cnn_vis.py"), *argv, "--objective", "fc8:4", *net_flags,
+                           "--seed", str(golden["args"]["seed"]), "--output_file", str(tmp_path / "out.png"),
+                           "--save_raw"], cwd=tmp_path, env={**os.environ, **QUIET}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with np.load(tmp_path / "out.npz") as raw:
+        assert np.array_equal(raw["image"], golden["image"])
+
+
+def test_a_sum_in_two_blobs_raises_it(run, tiny):
+    from prefinput import objectives
+    objective = objectives.parse("fc8:4 + 0.5*conv3:5@2,2")
+    net = caffe.Net(*tiny["classifier"], caffe.TEST)
+
+    def value(img):
+        points = objectives.forward(net, [objective], data=img[:, :, :27, :27].astype(np.float32))
+        return objective.value(points, 0)
+    flags = ["--objective", str(objective), "--initial_size", "27x27", "--seed", "3", "--p_reg", "0", "--tv_reg", "0"]
+    start = run(*flags, "--num_steps", "0", name="start.png")["image"]
+    raised = run(*flags, "--num_steps", "5")["image"]
+    assert value(raised) > value(start)

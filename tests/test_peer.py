@@ -83,7 +83,6 @@ def test_an_unknown_layer_is_one_clear_error(tiny, tmp_path):
 def agreement_line(tiny, change=None):
     """bench's check of the peer (peer.agreement) on the tiny nets, 3 units;
     `change(peer_classifier)` first, if given."""
-    import act_max
     net = nets.load(*tiny["classifier"], weight_gradients=False)
     generator = nets.load(*tiny["generator"], weight_gradients=False)
     classifier = peer.load(tiny["classifier"][0], net)

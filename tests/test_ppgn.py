@@ -241,7 +241,8 @@ def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, t
 @pytest.mark.parametrize("flags, message", [
     (["--units", "10"], "--unit 10: fc8 has units 0..9"),
     (["--units", "1", "--act_layer", "conv5", "--xy", "6"], "--xy 6: conv5 is 6x6"),
-    (["--units", "1", "--act_layer", "nonesuch"], "--act_layer nonesuch: the net has no such blob; it has data, "),
+    (["--units", "1", "--act_layer", "nonesuch"],
+     "--act_layer nonesuch: the net has no blob or layer of this name; --list_blobs lists them"),
     (["--units", "1", "--epsilon4", "1"], "needs an image"),
     (["--units", "one"], "expected numbers"),
 ])
@@ -264,3 +265,56 @@ def test_a_user_error_is_one_line_and_status_2(net_flags, tmp_path, repo):
                              "--output_dir", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "sampling_class.py: error: --unit 10: fc8 has units 0..9\n"
+
+
+# --- --objective: the condition as a weighted sum of units --------------------
+
+@pytest.mark.goldens("ppgn_*.npz")  # parametrizes `name` (conftest)
+def test_a_single_unit_objective_is_the_units_golden_bit_for_bit(name, nets, net_flags, tmp_path, load_golden,
+                                                                  pinned_environment):
+    golden = load_golden(name)
+    args = dict(golden["args"])
+    objective = "%s:%s" % (args.pop("act_layer"), args.pop("units"))
+    _, filename, raw = chain(nets, net_flags, tmp_path, "--objective", objective, *flags_of(args))
+    assert np.array_equal(raw["image"], golden["image"]) and np.array_equal(raw["samples"], golden["samples"])
+    assert list(raw["sample_names"]) == list(golden["sample_names"])
+    assert os.path.basename(filename).startswith("fc8_%04d_" % int(objective.split(":")[1]))
+
+
+def test_a_sum_conditions_on_each_term_and_names_the_file_after_it(nets, net_flags, tmp_path, capsys):
+    _, filename, raw = chain(nets, net_flags, tmp_path, "--objective", "fc8:3 + conv5:1", "--n_iters", "3",
+                             "--lr", "1", "--epsilon1", "1e-05", "--save_every", "1", "--write_labels")
+    assert os.path.basename(filename) == "fc8_0003+conv5_0001_0003_1.0_h_1e-05_1.0_1.0_0.0__0.jpg"
+    assert len(re.findall(r"obj: fc8:3 \+ conv5:1 \[", capsys.readouterr().out)) == 4
+    assert raw["samples"].shape[0] == 4 and sorted(os.listdir(tmp_path / "samples")) == [
+        "00000.jpg", "00001.jpg", "00002.jpg", "00003.jpg"]
+
+
+def test_a_sums_gradient_is_each_terms_log_softmax_gradient_added(nets):
+    from prefinput.objectives import parse
+    net = nets[0]
+    image = np.random.RandomState(0).normal(0, 30, (1, 3, 27, 27)).astype(np.float32)
+    sampler = sampling_class.ClassConditionalSampler.__new__(sampling_class.ClassConditionalSampler)
+    both, prob, _ = sampling_class.log_softmax_sum(net, image, parse("fc8:3 - 0.5*fc8:1"))
+    one, p3, _ = sampler.forward_backward_from_x_to_condition(net, "fc8", image, {"unit": 3, "xy": 0})
+    other, p1, _ = sampler.forward_backward_from_x_to_condition(net, "fc8", image, {"unit": 1, "xy": 0})
+    assert np.allclose(both, one - 0.5 * other, rtol=1e-5, atol=1e-6 * np.abs(one).max())
+    assert prob == pytest.approx(p3 * p1 ** -0.5)
+
+
+def test_a_sums_label_names_each_class():
+    from prefinput.objectives import parse
+    names = ["tench", "goldfish", "shark"]
+    assert sampling_class.objective_label(parse("fc8:0 + fc8:2"), names) == "tench + shark"
+    assert sampling_class.objective_label(parse("fc8:1 - 0.5*fc8:0 + conv5:7"), names) == \
+        "goldfish - 0.5 tench + conv5:7"
+
+
+def test_a_label_file_without_the_units_line_labels_by_number_and_says_so_once(nets, net_flags, tmp_path, capsys):
+    short = tmp_path / "labels.txt"
+    short.write_text("n01 tench\nn02 goldfish\nn03 shark\n")
+    chain(nets, net_flags, tmp_path, "--units", "5", "--n_iters", "2", "--synset_file", str(short),
+          "--write_labels")
+    out = capsys.readouterr().out
+    assert out.count("Labels by unit number: --synset_file %s: 3 labels, none for unit 5" % short) == 1
+    assert len(os.listdir(tmp_path / "samples")) == 3

@@ -334,3 +334,20 @@ def test_the_floor_is_what_blank_and_noise_score(panel):
     blank = np.full_like(theirs, 0) + theirs.mean(axis=(0, 1)).round().astype(np.uint8)
     assert floor >= regression.ssim(blank, theirs) and floor < 0.5
     assert regression.floor_of(np.full((30, 30, 3), 7, dtype=np.uint8)) == 1.0
+
+
+def test_a_sum_of_units_is_reported_and_never_paired_with_a_published_cell(regression_main, tmp_path, tiny, panel,
+                                                                           sheet):
+    """A panel of an --objective (its text, no unit, as examples.write_manifest writes it) is not
+    scored, though the published grid has a cell at its place."""
+    images = [panel(seed) for seed in range(5)]
+    folder = str(tmp_path / "out")
+    panels = [examples.panel_entry(os.path.join(folder, f"{index:05d}.png"), unit)
+              for index, unit in enumerate([1, 2, "fc8:3 + fc8:4", 4, 5])]
+    ours = manifest_picture(folder, images, tiny, {"image": "test/row.png", "layout": "grid", "tile": [5, 1]},
+                            panels=panels)
+    sheet(images, tmp_path / "published" / "row.png", (5, 1), border=2)
+    status, out = regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.99)
+    assert status == 0, out
+    assert "0 of 4 panels below 0.99, 1 not in the published picture" in out
+    assert any("fc8:3 + fc8:4" in line and "not in the published picture" in line for line in out.splitlines())

@@ -427,3 +427,20 @@ def test_sigterm_stops_the_sweep_and_keeps_every_finished_point(repo, tiny, tmp_
     done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, cwd=repo)
     assert done.returncode == 0, done.stderr
     assert f"20 points, {len(kept)} done before, {20 - len(kept)} to compute" in done.stderr
+
+
+def test_objectives_are_sweep_values_named_and_labelled_by_their_sum(tiny, tmp_path, shared_path, monkeypatch):
+    import sweep
+    out = tmp_path / "out"
+    sums = ["fc8:1 + fc8:2", "fc8:3 - 0.5*conv5:1@2,2"]
+    monkeypatch.setenv("SYNSET_FILE", str(shared_path("reference", "ppgn", "misc", "synset_words.txt")))
+    assert sweep.main(["act_max", "--objective", *sums, "--seed", "0", "1", "--n_iters", "2", *tiny_flags(tiny),
+                       "--output_dir", str(out), "--workers", "1", "--quiet"]) == 0
+    entries = records(out)
+    assert sorted((e["params"]["objective"], e["params"]["seed"]) for e in entries) == sorted(
+        (text, seed) for text in sums for seed in "01")
+    assert sorted(e["files"][0] for e in entries) == [
+        "fc8_0001+fc8_0002_02_1.0_2.0__0.jpg", "fc8_0001+fc8_0002_02_1.0_2.0__1.jpg",
+        "fc8_0003-0.5xconv5_0001@2,2_02_1.0_2.0__0.jpg", "fc8_0003-0.5xconv5_0001@2,2_02_1.0_2.0__1.jpg"]
+    page = (out / "index.html").read_text()
+    assert "fc8:1 + fc8:2 (goldfish + great white)" in page and "fc8:3 - 0.5*conv5:1@2,2 (tiger shark" in page

@@ -62,7 +62,10 @@ MAKERS = {
 # --- rows: arguments and values (issue 12 point 5) ---------------------------
 ROWS_ARGUMENTS = [
     ("act_max unknown blob", [*ACT_MAX, "--unit", "1", "--act_layer", "nonesuch"], 2,
-     r"--act_layer nonesuch: the net has no such blob; it has data, conv1, "),
+     r"--act_layer nonesuch: the net has no blob or layer of this name; --list_blobs lists them$"),
+    ("act_max misspelt blob", [*ACT_MAX, "--unit", "1", "--act_layer", "conv_5"], 2,
+     r"--act_layer conv_5: the net has no blob or layer of this name; closest: conv5, conv4, conv3; "
+     r"--list_blobs lists them$"),
     ("act_max unit out of range", [*ACT_MAX, "--unit", "10"], 2, r"--unit 10: fc8 has units 0\.\.9"),
     ("sampling_class unit out of range", [*SAMPLING, "--units", "10"], 2, r"--unit 10: fc8 has units 0\.\.9"),
 ]
@@ -164,8 +167,6 @@ ROWS_CHECKS = [
      r"--save_every -1: must be 0 or more$"),
     ("checks sampling reset_every negative", [*SAMPLING, "--units", "1", "--reset_every", "-2"], 2,
      r"--reset_every -2: must be 0 or more$"),
-    ("checks sampling synset file too short", [*SAMPLING, "--units", "5", "--synset_file", "{c_short_labels}"], 2,
-     r"--synset_file \S*labels\.txt: 3 labels, none for unit 5; give a label file with a line for every unit$"),
     ("checks sampling output folder under a file", [*SAMPLING, "--units", "1", "--output_dir", "{c_a_file}/out"], 2,
      r"--output_dir \S*a_file/out: " + IS_A_FILE),
     ("checks sampling init file not an image", [*SAMPLING, "--units", "1", *START, "{not_an_image}"], 2,
@@ -446,8 +447,39 @@ ROWS_HOSTILE = [
      r"the net's input 'data' has shape 1x1x27x27, not a colour image \(Nx3xHxW\); give a net that takes RGB"),
 ]
 
+
+# --- rows: --objective, a weighted sum of units (issue 23) ----------------------
+ROWS_OBJECTIVES = [
+    ("objective act_max malformed", [*ACT_MAX, "--objective", "fc8:3 + * fc8:1"], 2,
+     r"^act_max\.py: error: --objective 'fc8:3 \+ \* fc8:1': column 9: expected a term such as fc8:980"),
+    ("objective act_max and unit", [*ACT_MAX, "--objective", "fc8:3", "--unit", "3"], 2,
+     r"give the units to visualize: --unit \(e\.g\. --unit 945\) or --objective"),
+    ("objective act_max unknown blob", [*ACT_MAX, "--objective", "fc8:3 + fc9:1"], 2,
+     r"--objective fc9: the net has no blob or layer of this name; closest: fc8, fc7, fc6; --list_blobs lists them$"),
+    ("objective act_max unit out of range", [*ACT_MAX, "--objective", "fc8:10"], 2,
+     r"--objective fc8:10: fc8 has units 0\.\.9$"),
+    ("objective act_max position outside", [*ACT_MAX, "--objective", "conv5:1@2,6"], 2,
+     r"--objective conv5:1@2,6: position outside conv5, which is 6x6 \(y 0\.\.5, x 0\.\.5\)$"),
+    ("objective act_max position on fc", [*ACT_MAX, "--objective", "fc8:1@0,0"], 2,
+     r"--objective fc8:1@0,0: fc8 is not spatial \(10\); drop @0,0$"),
+    ("objective sampling malformed", [*SAMPLING, "--objective", "fc8:"], 2,
+     r"--objective 'fc8:': column 1: expected a term"),
+    ("objective sampling unit out of range", [*SAMPLING, "--objective", "fc8:1 - 0.5*fc8:12"], 2,
+     r"--objective fc8:12: fc8 has units 0\.\.9$"),
+    ("objective cnn_vis position outside", [*CNN_VIS, "--objective", "conv5:1@9,0"], 2,
+     r"--objective conv5:1@9,0: position outside conv5"),
+    ("objective cnn_vis malformed", [*CNN_VIS, "--objective", "fc8:1 fc8:2"], 2,
+     r"--objective 'fc8:1 fc8:2': column 7: expected \+ or - between terms"),
+    ("objective cnnpref two blobs", [CNNPREF_GD], 2,
+     r"OBJECTIVE=fc8:1 \+ conv5:2: cnnpref raises units of one layer, this sum has conv5, fc8; keep its terms in one "
+     r"blob", dict(CNNPREF, OBJECTIVE="fc8:1 + conv5:2")),
+    ("objective cnnpref malformed", [CNNPREF_GD], 2, r"OBJECTIVE 'fc8:1 \+': column 8: expected a term",
+     dict(CNNPREF, OBJECTIVE="fc8:1 +")),
+]
+
 ROWS = (ROWS_ARGUMENTS + ROWS_MODELS + ROWS_FINITE + ROWS_CHECKS + ROWS_NEVER_DESTROY + ROWS_CAFFE + ROWS_NO_FILE
-        + ROWS_HOSTILE)
+        + ROWS_HOSTILE + ROWS_OBJECTIVES)
+
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ Environment variables (all optional) point the examples elsewhere:
     NET_DEFINITION, NET_WEIGHTS   any other CNN (its layers must include LAYER)
     LAYER               the target layer (default conv1 / conv1_1 for the lower
                         layer examples, fc8 for the higher)
+    OBJECTIVE           instead of LAYER's channels, one image raising a weighted sum
+                        of units of one blob, e.g. "fc8:980 + fc8:470" (conv5:196@6,6:
+                        at a position; conv5:196: a channel's mean; fc8:980 - 0.5*fc8:437)
     GENERATOR_DEFINITION, GENERATOR_WEIGHTS   the deep generator net (default:
                         settings, the fc6 inverting generator of Dosovitskiy & Brox)
     BOUND_FILE          upper bounds of the generator's code (default act_range/3x/fc6.txt)
@@ -30,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from prefinput import examples, modelcheck, models, nets  # noqa: E402
+from prefinput import examples, modelcheck, models, nets, objectives  # noqa: E402
 from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob, read_bounds  # noqa: E402
@@ -76,14 +79,20 @@ def require_files(with_generator):
 
 
 def parse_args(script, description, with_generator, argv=None):
-    """The examples take no arguments; --help says what they read and fetch."""
+    """The examples take no arguments; --help says what they read and fetch,
+    --list_blobs what LAYER and OBJECTIVE may name."""
     downloads = models.downloads_of(needed_files(with_generator))
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
                                 __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
                                 f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
     modelcheck.add_python_layer_flag(parser)
-    parser.parse_args(argv)
+    parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
+    if parser.parse_args(argv).list_blobs:
+        definition = cnn_files()[0]
+        models.require([definition])
+        print(nets.blob_list(nets.load(definition, relu_out_of_place=True)))
+        sys.exit(0)
 
 
 def load_cnn(which):
@@ -95,13 +104,14 @@ def load_cnn(which):
     models.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
-    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True)
+    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
+    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
+                          **nets.layer_outputs(definition, [layer]))
     data = input_blob(net)
     h, w = net.blobs[data].data.shape[-2:]
     net.blobs[data].reshape(1, 3, h, w)
-    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
     if layer not in net.blobs:
-        raise UserError(f"the net {definition} has no layer {layer}; set LAYER to one of {', '.join(net.blobs)}")
+        raise objectives.unknown_name(net, layer, "LAYER=")
     return net, layer
 
 
@@ -118,6 +128,25 @@ def generator_upper_bound(net_gen):
     feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
     num_of_unit = int(np.prod(feat_size_gen))
     return read_bounds(path, num_of_unit, "BOUND_FILE").reshape(feat_size_gen)
+
+
+def objective():
+    """OBJECTIVE, a weighted sum of units (prefinput.objectives), or None;
+    read before any net is loaded, so a malformed sum is the one line."""
+    text = os.environ.get("OBJECTIVE")
+    return objectives.parse(text, "OBJECTIVE") if text else None
+
+
+def objective_target(net, objective):
+    """(layer, feature_mask, weight of each unit) of an OBJECTIVE: cnnpref's
+    generate_image raises units of one layer, so its terms share one blob."""
+    objective.check(net, "OBJECTIVE")
+    names = sorted({term.name for term in objective.terms})
+    if len(names) > 1:
+        raise UserError(f"OBJECTIVE={objective}: cnnpref raises units of one layer, this sum has {', '.join(names)}; "
+                        "keep its terms in one blob (act_max.py and cnn_vis.py --objective take several)")
+    weights = objective.weights(net, names[0])
+    return names[0], (weights != 0).astype(float), weights
 
 
 def channel_list(net, layer):

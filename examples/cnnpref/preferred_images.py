@@ -77,28 +77,38 @@ def dgn_lbfgs_options(which, net, net_gen):
 OPTIONS = {'gd': gd_options, 'lbfgs': lbfgs_options, 'dgn_gd': dgn_gd_options, 'dgn_lbfgs': dgn_lbfgs_options}
 
 
+def channel_targets(net, layer, which, weight):
+    """(channel, feature mask, feature weight) of each channel the original examples raise."""
+    unit_mask = common.centre_unit_mask if which == 'lower' else common.channel_mask
+    return [(channel, unit_mask(net, layer, channel), common.unit_weights(net, layer, weight))
+            for channel in common.channel_list(net, layer)]
+
+
 def main(variant, which, script):
     """Preferred images of the `which` ('lower' or 'higher') layer's channels by
     cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
     with_generator = variant.startswith('dgn_')
     common.parse_args(script, sys.modules['__main__'].__doc__, with_generator)
+    objective = common.objective()
     common.require_files(with_generator)
     net, layer = common.load_cnn(which)
     net_gen = common.load_generator() if with_generator else None
     if with_generator:
         check_covers(net_gen, common.OUTPUT_LAYER_GEN, net, 'the CNN')
     options = OPTIONS[variant](which, net, net_gen)
-    channels = common.channel_list(net, layer)
+    if objective:
+        layer, feature_mask, weights = common.objective_target(net, objective)
+        targets = [(objective.slug(), feature_mask,
+                    np.float32(common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which]) * weights))]
+    else:
+        targets = channel_targets(net, layer, which, FEATURE_WEIGHT[variant][which])
     save_path = common.result_folder(script)  # after the settings are read, so a mistake leaves no folder
     opts = dict(options, save_intermediate_path=save_path)
     common.save_options(save_path, opts)
     nets = (net_gen, net) if with_generator else (net,)
-    unit_mask = common.centre_unit_mask if which == 'lower' else common.channel_mask
 
-    for channel in channels:
-        print('\nchannel=%d\n' % channel)
-        feature_mask = unit_mask(net, layer, channel)
-        feature_weight = common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which])
+    for channel, feature_mask, feature_weight in targets:
+        print('\nchannel=%s\n' % channel)
         # the receptive field of the target units (all ones for fc layers)
         img_mask = create_receptive_field_mask(net, layer, feature_mask) if with_generator else None
         preferred_img = VARIANTS[variant].generate_image(*nets, layer, feature_mask,
