@@ -204,8 +204,8 @@ def parse_args(argv=None):
     if (args.unit is None) == (args.objective is None):
         parser.error("give the units to visualize: --unit (e.g. --unit 945) or --objective (e.g. "
                      "--objective \"fc8:980 + fc8:470\"), not both")
-    if args.objective:
-        objectives.parse_all(args.objective)  # a malformed sum is one line before any file is read
+    # a malformed sum is one line before any file is read
+    subjects = objectives.parse_all(args.objective) if args.objective else args.unit
     if args.end_lr < 0:  # default to a constant learning rate
         args.end_lr = args.start_lr
     if args.n_iters < 1:
@@ -217,8 +217,9 @@ def parse_args(argv=None):
     if args.init_file and not args.opt_layer:
         parser.error("--init_file needs --opt_layer, the encoder layer that gives the code (e.g. fc6)")
     check_folder(args.output_dir, "--output_dir")
-    check_name(output_name(args.output_dir, args.act_layer, max(args.unit), args.n_iters, args.L2, args.start_lr,
-                           args.seed), "the output file")
+    longest = max((output_name(args.output_dir, args.act_layer, subject, args.n_iters, args.L2, args.start_lr,
+                               args.seed) for subject in subjects), key=len)
+    check_name(longest, "the output file")
     return args
 
 
