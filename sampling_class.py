@@ -17,7 +17,7 @@ from numpy.linalg import norm
 
 from prefinput import models, nets, objectives, ppgn
 from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
-from prefinput.files import check_name, hold_output_folder
+from prefinput.files import check_name, check_regular_file, hold_output_folder
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
 
@@ -181,6 +181,8 @@ def label_file(args, conditions):
     for condition in conditions:
         units += [term.unit for term in condition['objective'].terms] if condition.get('objective') \
             else [condition['unit']]
+    if os.path.exists(args.synset_file):
+        check_regular_file(args.synset_file)  # a FIFO or a folder is a mistake, not a missing label file
     try:
         models.require([args.synset_file], offline=args.offline)
     except UserError as why:
