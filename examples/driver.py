@@ -194,7 +194,8 @@ def make_collage(options, args, size, results):
         print(f"Intermediate results: {options.collage}")
     else:
         print("==============================")
-        print(f"Result of example {options.example}: [ {options.collage} ]")
+        print(f"Result of example {options.example}: [ {options.collage} ]" if options.example
+              else f"Result: [ {options.collage} ]")
 
 
 def make_chain(options, args, size, result, chain):

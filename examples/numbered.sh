@@ -60,7 +60,7 @@ answer_help() {
   local arg
   for arg; do
     case $arg in
-      -h|--help) print_usage "./${0##*/}" "${usage_arguments[@]}"; echo; usage; exit 0 ;;
+      -h|--help) print_usage "./$(realpath --relative-to="$here" "$0")" "${usage_arguments[@]}"; echo; usage; exit 0 ;;
     esac
   done
 }

@@ -5,7 +5,6 @@
 # labelled ("volcano", "candle", "volcano + candle") and tiled into
 # output/two_classes.jpg; the two-class image alone is
 # output/fc8_0980+fc8_0470_200_0.99_8.0__0.jpg.
-# Usage: examples/two_classes.sh (no arguments; --help prints this).
 #
 # Environment overrides: OBJECTIVE (another sum of units, e.g.
 # "fc8:980 - 0.5*fc8:437"), ALONE (the objectives shown beside it, default
@@ -44,5 +43,3 @@ run_example act_max --labels synset --label_file "$path_labels" --collage "$outp
     --tile "$(( ${#alone[@]} + 1 ))x1" -- "${flags[@]}" --start_lr "$lr" --bound "$bound_file" \
     --batch "${BATCH:-1}" --objective "${alone[@]}" "$objective"
 
-echo "=============================="
-echo "Result: [ $output_file ]"

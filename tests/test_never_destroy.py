@@ -282,7 +282,8 @@ def commands(script):
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLE_SCRIPTS = sorted(glob.glob("[1-7]_*.sh", root_dir=ROOT) + glob.glob("examples/cnn-vis/example*.sh", root_dir=ROOT))
+EXAMPLE_SCRIPTS = sorted(glob.glob("[1-7]_*.sh", root_dir=ROOT) + ["examples/two_classes.sh"]
+                         + glob.glob("examples/cnn-vis/example*.sh", root_dir=ROOT))
 
 
 @pytest.mark.parametrize("script", EXAMPLE_SCRIPTS)
