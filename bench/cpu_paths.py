@@ -62,6 +62,7 @@ def cases(args, cache):
         definition = nets.reference_copy(args.googlenet, cache, "googlenet")
         yield ("GoogLeNet (random weights), 270x480, 5 steps",
                ["--deploy_txt", definition, "--caffe_model", nets.random_weights(definition, "data", 50.0),
+                "--mean_image", str(mean),
                 "--target_layer", "inception_4c/output", "--initial_size", "270x480", "--num_steps", "5",
                 "--batch_size", "1"])
 
