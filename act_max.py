@@ -24,7 +24,9 @@ from types import SimpleNamespace
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import collage, modelcheck, models, nets, objectives
+from prefinput import collage, objectives
+from prefinput.netdefs import loading, modelcheck
+from prefinput.registry import catalogue
 from prefinput.cli import (ArgumentParser, FiniteFloat, Seed, UserError, add_setting_flags, optional_path,
                            print_settings, run)
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
@@ -67,7 +69,7 @@ def make_step_generator(net, x, x0, start, end, step_size, running):
     dst = net.blobs[end]    # the generated images
 
     dst.diff[...] = x - x0
-    net.backward(start=nets.layer_of(net, end, last=True))
+    net.backward(start=loading.layer_of(net, end, last=True))
     g = src.diff.copy()
     dst.diff.fill(0.)  # reset the objective after each step
     return [ascend(src.data[b:b + 1], g[b:b + 1], step_size) if running[b] else 0 for b in range(len(g))]
@@ -97,8 +99,8 @@ def activation_maximization(net, generator, gen_in_layer, gen_out_layer, start_c
     saved there and labelled with its activation."""
     n = len(units)
     data = input_blob(net)
-    nets.set_batch(generator, gen_in_layer, n)
-    nets.set_batch(net, data, n)
+    loading.set_batch(generator, gen_in_layer, n)
+    loading.set_batch(net, data, n)
     inside = centre_crop(generator.blobs[gen_out_layer].data.shape, net.blobs[data].data.shape)
 
     print("Starting optimizing" if n == 1 else "Starting optimizing %d units at once" % n)
@@ -275,25 +277,25 @@ def load_nets(args):
     """The generator, the classifier (as the original's caffe.Classifier), and
     the encoder when starting from an image; every file is fetched and each
     blob named is checked first, so a mistake is the one line printed."""
-    models.require(needed_files(args), offline=args.offline)
-    generator = nets.load(args.generator_definition, args.generator_weights, weight_gradients=False)
-    net = nets.classifier(args.net_definition, args.net_weights, mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
-                          weight_gradients=False, **nets.layer_outputs(args.net_definition, target_names(args)))
+    catalogue.require(needed_files(args), offline=args.offline)
+    generator = loading.load(args.generator_definition, args.generator_weights, weight_gradients=False)
+    net = loading.classifier(args.net_definition, args.net_weights, mean=loading.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
+                             weight_gradients=False, **loading.layer_outputs(args.net_definition, target_names(args)))
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
-        nets.check_blob(generator, blob, flag, "the generator")
+        loading.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
-    nets.check_batch([generator, net], min(args.batch, len(args.objective or args.unit)), "--batch")
+    loading.check_batch([generator, net], min(args.batch, len(args.objective or args.unit)), "--batch")
     if args.objective:
         for objective in objectives.parse_all(args.objective):
             objective.check(net)
     else:
         for unit in args.unit:
             check_unit(net, args.act_layer, unit, args.xy)
-        nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
+        loading.layer_of(net, args.act_layer)  # a blob the net computes, not its input
     encoder = None
     if args.init_file:
-        encoder = nets.load(args.encoder_definition, args.encoder_weights)
-        nets.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
+        encoder = loading.load(args.encoder_definition, args.encoder_weights)
+        loading.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
         read_rgb(args.init_file, "--init_file")
     check_code_layers(generator, args.gen_in_layer, encoder, args.opt_layer)
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
@@ -308,8 +310,8 @@ def target_names(args):
 
 def list_blobs(args):
     """--list_blobs: the classifier's blobs, what --act_layer and --objective may name."""
-    models.require([args.net_definition], offline=args.offline)
-    print(nets.blob_list(nets.load(args.net_definition)))
+    catalogue.require([args.net_definition], offline=args.offline)
+    print(loading.blob_list(loading.load(args.net_definition)))
 
 
 def start_code_and_bounds(args, loaded):

@@ -20,13 +20,16 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import examples, modelcheck, models, nets, objectives
+from harness import figures
+from prefinput import objectives
+from prefinput.netdefs import loading, modelcheck
+from prefinput.registry import catalogue
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, UserError, run, setting
-from prefinput.cnnvis import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
-                              load_initial_image, noise_image, p_norm, resize_img, rmsprop,
-                              scaled_tv_norm)
-from prefinput.cnnvis_output import PixelHistory, print_progress, pyplot, save_raw, show_image
-from prefinput.cnnvis_tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
+from cnnvis.regularisers import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
+                                 load_initial_image, noise_image, p_norm, resize_img, rmsprop,
+                                 scaled_tv_norm)
+from cnnvis.output import PixelHistory, print_progress, pyplot, save_raw, show_image
+from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
 from prefinput.files import check_output_file, clean_stale
 from prefinput.image import MAX_PIXELS, imread, imsave, read_rgb, writable_extensions
 from prefinput.steps import check_finite, image_size, input_blob
@@ -57,7 +60,7 @@ def epilog(defaults):
     """The variables read and the registry models the default files come from."""
     return ('Environment: %s, MEAN_IMAGE, NETS_DIR (where models live), GPU=1, PREFINPUT_OFFLINE=1 (never '
             'download), PREFINPUT_MIRROR.  Downloads on first use, where missing (%s NAME): %s.'
-            % (', '.join(NET_FILES), models.FETCH_COMMAND, ', '.join(models.downloads_of(defaults))))
+            % (', '.join(NET_FILES), catalogue.FETCH_COMMAND, ', '.join(catalogue.downloads_of(defaults))))
 
 
 def build_parser():
@@ -205,17 +208,17 @@ def setup_net(args):
     import caffe
     # Every file first (fetched where missing), so that a missing one is a line before Caffe starts.
     paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
-    models.require(paths + ([args.initial_image] if args.initial_image else []))
+    catalogue.require(paths + ([args.initial_image] if args.initial_image else []))
     if args.initial_image:
         read_rgb(args.initial_image, '--initial_image')
     gpu = None if args.gpu is None else args.gpu >= 0
-    nets.set_mode(gpu)
+    loading.set_mode(gpu)
     if gpu:
         caffe.set_device(args.gpu)
     # A patched copy of the definition: force_backward, and the batch size on its input.
     try:
-        net = nets.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size,
-                        **nets.layer_outputs(paths[0], target_names(args)))
+        net = loading.load(paths[0], paths[1], gpu=gpu, batch_size=args.batch_size,
+                           **loading.layer_outputs(paths[0], target_names(args)))
     except modelcheck.TooLarge as error:
         if args.batch_size == 1:
             raise
@@ -227,7 +230,7 @@ def setup_net(args):
         return net, objective
     if args.target_layer not in net.blobs:
         raise objectives.unknown_name(net, args.target_layer, '--target_layer')
-    nets.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
+    loading.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     image_size(net)  # a colour image, or a line saying so
     if args.image_type == 'amplify_layer':
         return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
@@ -307,8 +310,8 @@ def check_blur(blur, size):
 def list_blobs(args):
     """--list_blobs: what --target_layer and --objective may name."""
     definition = os.path.expandvars(args.deploy_txt)
-    models.require([definition])
-    print(nets.blob_list(nets.load(definition)))
+    catalogue.require([definition])
+    print(loading.blob_list(loading.load(definition)))
 
 
 def main(argv=None):
@@ -347,8 +350,8 @@ def main(argv=None):
     # what regression.py needs to put it beside the gallery picture it remakes
     # the unit it raises (a sum of units: its text, which regression.py never pairs)
     unit = args.objective or (args.target_neuron if args.image_type == 'amplify_neuron' else None)
-    examples.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
-                                    published=examples.published_cnnvis(args.output_file))
+    figures.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
+                                   published=figures.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
 

@@ -12,7 +12,7 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose prints
 
 from prefinput.cli import run
-from prefinput.regression import main
+from harness.scoring import main
 
 if __name__ == "__main__":
     run(main)

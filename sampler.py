@@ -16,7 +16,8 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import nets, ppgn
+from ppgn import options as ppgn
+from prefinput.netdefs import loading
 from prefinput.cli import UserError, run
 from prefinput.results import Frame, Result
 from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
@@ -30,7 +31,7 @@ class Sampler:
         """Backpropagate an image gradient (at blob `end`) to the code (`start`)."""
         dst = generator.blobs[end]
         dst.diff[...] = diff
-        generator.backward(start=nets.layer_of(generator, end, last=True))
+        generator.backward(start=loading.layer_of(generator, end, last=True))
         g = generator.blobs[start].diff.copy()
         dst.diff.fill(0.)  # reset the objective after each step
         return g
@@ -48,7 +49,7 @@ class Sampler:
             cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
 
         # no further than the code's last writer (its ReLU): the rest is unused
-        encoder.forward(**{input_blob(encoder): cropped_x}, end=nets.layer_of(encoder, code_layer, last=True))
+        encoder.forward(**{input_blob(encoder): cropped_x}, end=loading.layer_of(encoder, code_layer, last=True))
         code = encoder.blobs[code_layer].data
         return code - h
 

@@ -15,7 +15,9 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, nets, ppgn
+from ppgn import options as ppgn
+from prefinput.netdefs import loading
+from prefinput.registry import catalogue
 from prefinput.cli import UserError, add_setting_flags, print_settings, run
 from prefinput.files import hold_output_folder
 from prefinput.steps import check_covers, input_blob
@@ -47,7 +49,7 @@ class CaptionConditionalSampler(Sampler):
         sentence = condition['sentence']
 
         # The features do not change from word to word (the original recomputed them for each)
-        net.forward(**{data: image}, end=nets.layer_of(net, end))
+        net.forward(**{data: image}, end=loading.layer_of(net, end))
         descriptor = net.blobs[end].data
 
         grad_sum = np.zeros_like(self.lstm.blobs[FEATURES].data)
@@ -72,7 +74,7 @@ class CaptionConditionalSampler(Sampler):
         obj_prob = np.mean(probs)  # the mean probability of the words
 
         dst.diff[...] = grad_sum[0]
-        net.backward(start=nets.layer_of(net, end))
+        net.backward(start=loading.layer_of(net, end))
         g = src.diff.copy()
         dst.diff.fill(0.)  # reset the objective after each step
         return g, obj_prob, {}
@@ -115,9 +117,9 @@ def needed_files(args):
 def load_nets(args):
     """The feature extractor and the LSTM (one weights file holds both), the
     encoder and the generator, every file fetched first and the sentence checked."""
-    models.require(needed_files(args), offline=args.offline)
-    net = nets.load(args.net_definition, args.net_weights)
-    lstm = nets.load(args.captioner_definition, args.net_weights)
+    catalogue.require(needed_files(args), offline=args.offline)
+    net = loading.load(args.net_definition, args.net_weights)
+    lstm = loading.load(args.captioner_definition, args.net_weights)
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
@@ -133,7 +135,7 @@ def caption_condition(args, net, lstm):
     batch = lstm.blobs[FEATURES].data.shape[0]
     if len(sentence) > batch:
         raise UserError(f"the sentence has {len(sentence) - 1} words; the captioner reads at most {batch - 1}")
-    nets.check_blob(net, args.act_layer, "--act_layer", "the feature extractor")
+    loading.check_blob(net, args.act_layer, "--act_layer", "the feature extractor")
     if net.blobs[args.act_layer].data[0].size != lstm.blobs[FEATURES].data[0].size:
         raise UserError(f"--act_layer {args.act_layer} does not give the {lstm.blobs[FEATURES].data[0].size} "
                         f"features the captioner reads")

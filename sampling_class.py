@@ -15,7 +15,10 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, nets, objectives, ppgn
+from ppgn import options as ppgn
+from prefinput import objectives
+from prefinput.netdefs import loading
+from prefinput.registry import catalogue
 from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
 from prefinput.files import check_name, check_regular_file, hold_output_folder
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
@@ -44,7 +47,7 @@ class ClassConditionalSampler(Sampler):
         data = input_blob(net)
         dst = net.blobs[end]
 
-        net.forward(**{data: image}, end=nets.layer_of(net, end))
+        net.forward(**{data: image}, end=loading.layer_of(net, end))
         one_hot = np.zeros_like(dst.data)
         layer_acts = unit_values(dst.data[0], xy)
 
@@ -59,7 +62,7 @@ class ClassConditionalSampler(Sampler):
         one_hot[0][unit_index(dst.data.shape, unit, xy)] = softmax_grad[unit]
         dst.diff[:] = one_hot
 
-        diffs = net.backward(start=nets.layer_of(net, end), diffs=[data])
+        diffs = net.backward(start=loading.layer_of(net, end), diffs=[data])
         g = diffs[data].copy()
         dst.diff.fill(0.)  # reset the objective after each step
 
@@ -159,11 +162,11 @@ def needed_files(args):
 def load_nets(args):
     """The condition net (the classifier, no weight gradients), the encoder
     and the generator, every file fetched first and the blobs named checked."""
-    models.require(needed_files(args), offline=args.offline)
+    catalogue.require(needed_files(args), offline=args.offline)
     names = [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms] \
         if args.objective else [args.act_layer]
-    net = nets.load(args.net_definition, args.net_weights, weight_gradients=False,
-                    **nets.layer_outputs(args.net_definition, names))
+    net = loading.load(args.net_definition, args.net_weights, weight_gradients=False,
+                       **loading.layer_outputs(args.net_definition, names))
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
                                               args.generator_definition, args.generator_weights,
                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
@@ -184,7 +187,7 @@ def label_file(args, conditions):
     if os.path.exists(args.synset_file):
         check_regular_file(args.synset_file)  # a FIFO or a folder is a mistake, not a missing label file
     try:
-        models.require([args.synset_file], offline=args.offline)
+        catalogue.require([args.synset_file], offline=args.offline)
     except UserError as why:
         return unlabelled(why)
     class_names = read_class_names(args.synset_file)  # a binary file is a mistake, not a missing label file
@@ -214,7 +217,7 @@ def parse_conditions(args, net):
         raise UserError(f"--units {args.units}: expected numbers joined by _, e.g. 946_629") from None
     for unit in units:
         check_unit(net, args.act_layer, unit, args.xy)
-    nets.layer_of(net, args.act_layer)  # a blob the net computes, not its input
+    loading.layer_of(net, args.act_layer)  # a blob the net computes, not its input
     return [{"unit": unit, "xy": args.xy} for unit in units]
 
 
@@ -270,8 +273,8 @@ def sample(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     if args.list_blobs:
-        models.require([args.net_definition], offline=args.offline)
-        return print(nets.blob_list(nets.load(args.net_definition)))
+        catalogue.require([args.net_definition], offline=args.offline)
+        return print(loading.blob_list(loading.load(args.net_definition)))
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
     print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every',
                           'threshold',

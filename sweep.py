@@ -35,8 +35,9 @@ import sys
 import threading
 import time
 
-from prefinput import cpu, gallery
-from prefinput import sweep as grid
+from harness import gallery
+from prefinput import cpu
+from harness import grid
 from prefinput.cli import UserError, run
 from prefinput.files import clean_stale, hold_output_folder
 from prefinput.results import Result

@@ -11,7 +11,7 @@ step.  This runs cnn_vis.py (p-norm and TV on) as whole processes, in turn:
   AVX-512     NPY_DISABLE_CPU_FEATURES="" (numpy's own routines, where the CPU has them)
 
 on the tiny classifier of ../shared (Caffe's share small: the most the
-choice can cost) and on GoogLeNet with random weights (bench/nets.py, as
+choice can cost) and on GoogLeNet with random weights (bench/random_nets.py, as
 cnn-vis's examples run), and prints each median, the ratio and whether the
 two saved arrays are equal.
 
@@ -31,7 +31,7 @@ import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench import measure, nets  # noqa: E402
+from bench import measure, random_nets  # noqa: E402
 from bench.run import largest_difference, rotated  # noqa: E402
 from prefinput import cpu  # noqa: E402
 from prefinput.cli import run  # noqa: E402
@@ -59,9 +59,9 @@ def cases(args, cache):
            ["--deploy_txt", str(tiny / "classifier.prototxt"), "--caffe_model", str(tiny / "classifier.caffemodel"),
             "--mean_image", str(mean), "--target_layer", "conv3", "--initial_size", "512x512", "--num_steps", "20"])
     if args.googlenet:
-        definition = nets.reference_copy(args.googlenet, cache, "googlenet")
+        definition = random_nets.reference_copy(args.googlenet, cache, "googlenet")
         yield ("GoogLeNet (random weights), 270x480, 5 steps",
-               ["--deploy_txt", definition, "--caffe_model", nets.random_weights(definition, "data", 50.0),
+               ["--deploy_txt", definition, "--caffe_model", random_nets.random_weights(definition, "data", 50.0),
                 "--mean_image", str(mean),
                 "--target_layer", "inception_4c/output", "--initial_size", "270x480", "--num_steps", "5",
                 "--batch_size", "1"])

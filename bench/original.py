@@ -191,7 +191,7 @@ def load_nets(net_definition, net_weights, generator_definition, generator_weigh
     net (the definitions are the reference prototxts, patched by the caller
     only where our Caffe needs it); the weights checked first, as ours are."""
     import caffe
-    from prefinput import modelcheck
+    from prefinput.netdefs import modelcheck
     modelcheck.check(generator_definition, generator_weights)
     modelcheck.check(net_definition, net_weights)
     generator = caffe.Net(generator_definition, generator_weights, caffe.TEST)

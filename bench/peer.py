@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prefinput import prototxt
+from prefinput.netdefs import prototxt
 from prefinput.cli import UserError
 from prefinput.steps import centre_crop, schedule
 
@@ -391,11 +391,12 @@ def caffe_step(net, generator, code_blob, image_blob, layer, code, units, step_s
     the generator's diff x - x0, the code gradients} and the codes it
     started from (one per unit)."""
     import act_max as ours
-    from prefinput import nets, objectives
+    from prefinput import objectives
+    from prefinput.netdefs import loading
     from prefinput.steps import input_blob
     data, running = input_blob(net), np.ones(len(units), dtype=bool)
-    nets.set_batch(generator, code_blob, len(units))
-    nets.set_batch(net, data, len(units))
+    loading.set_batch(generator, code_blob, len(units))
+    loading.set_batch(net, data, len(units))
     generator.blobs[code_blob].data[...] = code
     codes = generator.blobs[code_blob].data.copy()
     generator.forward()
@@ -427,11 +428,11 @@ def caffe_layers(net, inputs, output, output_diff):
     `output_diff` there, run one layer at a time: {layer: (bottom data, top
     data, top diff, bottom diff)}, lists of copies taken around the layer's
     own step (an in-place ReLU's input too, which its output overwrites)."""
-    from prefinput import nets
+    from prefinput.netdefs import loading
     for blob, value in inputs.items():
         net.blobs[blob].data[...] = value
     names = list(net._layer_names)
-    end = names.index(nets.layer_of(net, output, last=True))
+    end = names.index(loading.layer_of(net, output, last=True))
 
     def copies(blobs, field):
         return [getattr(net.blobs[blob], field).copy() for blob in blobs]

@@ -49,7 +49,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench import measure, nets, original  # noqa: E402
+from bench import measure, random_nets, original  # noqa: E402
 from prefinput.cli import add_setting_flags, run  # noqa: E402
 
 UNITS = [643, 624, 304, 629, 437]  # example 1 (1_activate_output.sh)
@@ -81,16 +81,16 @@ class Nets:
     """The benchmark's nets, each loaded once, the way each mode loads them."""
 
     def __init__(self, args):
-        from prefinput import nets as registry, prototxt
+        from prefinput.netdefs import loading, prototxt
         cache = args.cache
         os.makedirs(cache, exist_ok=True)
-        self.classifier = nets.reference_copy(args.net_definition, cache, "caffenet")
-        self.generator = nets.reference_copy(args.generator_definition, cache, "generator")
-        self.ppgn_generator = nets.reference_copy(args.ppgn_generator_definition, cache, "ppgn_generator")
-        self.weights = {path: nets.random_weights(path, *blob) for path, blob in (
+        self.classifier = random_nets.reference_copy(args.net_definition, cache, "caffenet")
+        self.generator = random_nets.reference_copy(args.generator_definition, cache, "generator")
+        self.ppgn_generator = random_nets.reference_copy(args.ppgn_generator_definition, cache, "ppgn_generator")
+        self.weights = {path: random_nets.random_weights(path, *blob) for path, blob in (
             (self.classifier, ("data", 50.0)), (self.generator, ("feat",)), (self.ppgn_generator, ("feat", 1.0, 1)))}
-        self.bound = nets.bound_file(cache, 4096)
-        self.synsets = nets.synset_file(cache)
+        self.bound = random_nets.bound_file(cache, 4096)
+        self.synsets = random_nets.synset_file(cache)
         # As the originals loaded them: force_backward (and no cuDNN engine, which this Caffe lacks)
         self.original = {path: prototxt.patch(path) for path in self.weights}
         self.orig_net, self.orig_generator = original.load_nets(
@@ -99,21 +99,21 @@ class Nets:
         self.orig_ppgn_generator = self.load_original(self.ppgn_generator)
         self.encoder = self.load_original(self.classifier)
         # As act_max.py and the samplers load them
-        self.net = registry.classifier(self.classifier, self.weights[self.classifier], mean=registry.CLASSIFIER_MEAN,
+        self.net = loading.classifier(self.classifier, self.weights[self.classifier], mean=loading.CLASSIFIER_MEAN,
                                        channel_swap=(2, 1, 0), weight_gradients=False)
-        self.gen = registry.load(self.generator, self.weights[self.generator], weight_gradients=False)
-        self.ppgn_gen = registry.load(self.ppgn_generator, self.weights[self.ppgn_generator],
+        self.gen = loading.load(self.generator, self.weights[self.generator], weight_gradients=False)
+        self.ppgn_gen = loading.load(self.ppgn_generator, self.weights[self.ppgn_generator],
                                       weight_gradients=False)
 
     def one_at_a_time(self):
         """Our nets at batch 1 again after the batched mode."""
-        from prefinput import nets as registry
-        registry.set_batch(self.gen, "feat", 1)
-        registry.set_batch(self.net, "data", 1)
+        from prefinput.netdefs import loading
+        loading.set_batch(self.gen, "feat", 1)
+        loading.set_batch(self.net, "data", 1)
 
     def load_original(self, path):
         import caffe
-        from prefinput import modelcheck
+        from prefinput.netdefs import modelcheck
         modelcheck.check(self.original[path], self.weights[path])
         return caffe.Net(self.original[path], self.weights[path], caffe.TEST)
 

@@ -14,7 +14,7 @@ from scipy.optimize import minimize
 
 from prefinput.cli import NotFinite
 from prefinput.files import atomic_path
-from prefinput.nets import layer_of
+from prefinput.netdefs.loading import layer_of
 from prefinput.steps import centre_crop, check_finite, input_blob
 from prefinput.steps import py2_div, schedule  # noqa: F401  (the variants and the tests take them from here)
 

@@ -8,7 +8,7 @@ for bit.  Images come in two layouts: the user's H x W x RGB, and Caffe's
 import numpy as np
 import scipy.ndimage as nd
 
-from prefinput.nets import layer_of
+from prefinput.netdefs.loading import layer_of
 from prefinput.steps import centre_crop, input_blob
 
 IMAGENET_MEAN_BGR = np.float32([104, 117, 123])

@@ -22,7 +22,9 @@ sys.path.insert(0, ROOT)  # the programs are top-level scripts
 import importlib  # noqa: E402
 import random  # noqa: E402
 
-from prefinput import collage, examples, models, objectives  # noqa: E402
+from harness import figures  # noqa: E402
+from prefinput import collage, objectives  # noqa: E402
+from prefinput.registry import catalogue  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
@@ -95,16 +97,16 @@ def check_finals(options, runs, size):
     """Stop with one line, before any run, unless --crop fits the final images
     (of `size`) and --label_file has a line for every unit."""
     if options.crop:
-        examples.check_crop(options.crop, size)
+        figures.check_crop(options.crop, size)
     if options.labels in ("synset", "places"):
-        models.require([options.label_file])
+        catalogue.require([options.label_file])
         # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets), --objective's terms
         units = [unit for _, args in runs for unit in (args.unit if getattr(args, "unit", None) else
                                                        [int(u) for u in (getattr(args, "units", None) or "").split("_")
                                                         if u])]
         units += [term.unit for _, args in runs for text in getattr(args, "objective", None) or []
                   for term in objectives.parse(text).terms]
-        check_labels("--label_file", options.label_file, examples.read_labels(options.label_file), units)
+        check_labels("--label_file", options.label_file, figures.read_labels(options.label_file), units)
 
 
 def folder_made(path):
@@ -137,7 +139,7 @@ def main(argv=None):
     program = importlib.import_module(options.program)
     runs = planned_runs(options, program)
     for flag, path in pictures(options, runs):
-        examples.check_picture(path, flag)
+        figures.check_picture(path, flag)
     loaded = program.load_nets(runs[0][1])
     net = loaded.net if options.program == "act_max" else loaded[0]
     size = tuple(image_size(net))  # of the final images and the samples
@@ -149,9 +151,9 @@ def main(argv=None):
         for name in finals:
             collage.crop(name, *options.crop)
     if options.labels:
-        lines = examples.read_labels(options.label_file) if options.labels != "unit" else []
+        lines = figures.read_labels(options.label_file) if options.labels != "unit" else []
         for result in results:
-            collage.label_below(result.file, examples.label_of_result(result, options.labels, lines))
+            collage.label_below(result.file, figures.label_of_result(result, options.labels, lines))
     if options.collage:
         make_collage(options, runs[-1][1], size, results)
     if options.sheet:
@@ -187,8 +189,8 @@ def make_collage(options, args, size, results):
     collage.montage(panels, folder_made(options.collage), tile=tile)
     # a collage with a sum of units in it remakes no published picture
     published = {"published": None} if any(isinstance(unit, str) for unit in units) else {}
-    examples.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
-                            layer=args.act_layer, xy=args.xy, **published)
+    figures.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
+                           layer=args.act_layer, xy=args.xy, **published)
     # The original scripts' last words (the scripts now end by exec'ing this)
     if options.frames:
         print(f"Intermediate results: {options.collage}")
@@ -207,34 +209,34 @@ def make_chain(options, args, size, result, chain):
     offset = (0, 0)
     if options.crop_rf:
         for sample in samples:
-            examples.crop_receptive_field(sample.file)
-        size, offset = examples.receptive_field(size[1])
+            figures.crop_receptive_field(sample.file)
+        size, offset = figures.receptive_field(size[1])
     picked = random.sample(samples, len(samples)) if options.shuffle else samples
     if options.chain_size:
         picked = picked[:options.chain_size]
-    tile = examples.rows_montage([s.file for s in picked], folder_made(chain), examples.CHAIN_COLUMNS)
-    examples.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
-                            size, offset,
-                            net=scored_net(args), layer=args.act_layer, xy=args.xy,
-                            published=examples.published_ppgn(options.example))
+    tile = figures.rows_montage([s.file for s in picked], folder_made(chain), figures.CHAIN_COLUMNS)
+    figures.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
+                           size, offset,
+                           net=scored_net(args), layer=args.act_layer, xy=args.xy,
+                           published=figures.published_ppgn(options.example))
     print(os.path.abspath(chain))
     if options.gif:
-        examples.write_gif([s.file for s in samples], chain + ".gif")
+        figures.write_gif([s.file for s in samples], chain + ".gif")
         print(os.path.abspath(chain + ".gif"))
 
 
 def make_sheet(options, args, size, results):
     """The final images of all runs in one montage, with a label if asked, and its manifest."""
     finals = [result.file for result in results]
-    tile = examples.rows_montage(finals, folder_made(options.sheet), options.sheet_columns)
+    tile = figures.rows_montage(finals, folder_made(options.sheet), options.sheet_columns)
     if options.sheet_label:
         collage.label_below(options.sheet, options.sheet_label)
     panel_size, act_region = size, None
     if getattr(args, "epsilon4", 0) > 0:  # inpainting: masked image | filled one; the net scores the filled one
         panel_size, act_region = (size[0], 2 * size[1] + 1), [0, size[1] + 1, size[0], size[1]]
-    examples.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
-                            net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
-                            published=examples.published_ppgn(options.example))
+    figures.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
+                           net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
+                           published=figures.published_ppgn(options.example))
     print(os.path.abspath(options.sheet))
 
 

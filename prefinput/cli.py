@@ -109,7 +109,7 @@ def add_setting_flags(parser, names, sources=None):
     to setting(sources[name]) where another setting gives it (the PPGN
     generator's); the help's epilog lists the variables so read and the
     registry models the defaults are fetched from, from the same names."""
-    from prefinput import models  # models imports this module
+    from prefinput.registry import catalogue
     sources = sources or {}
     read = parser.__dict__.setdefault("settings_read", {})  # variable -> its default
     for name in names:
@@ -120,8 +120,8 @@ def add_setting_flags(parser, names, sources=None):
         read[variable.upper()] = default
     parser.epilog = textwrap.fill(
         f"Environment: {', '.join(read)}, NETS_DIR (where models live), PREFINPUT_OFFLINE=1 (never download), "
-        f"PREFINPUT_MIRROR, GPU=1.  Downloads on first use, where missing ({models.FETCH_COMMAND} NAME): "
-        f"{', '.join(models.downloads_of(read.values())) or 'nothing'}.", 79)
+        f"PREFINPUT_MIRROR, GPU=1.  Downloads on first use, where missing ({catalogue.FETCH_COMMAND} NAME): "
+        f"{', '.join(catalogue.downloads_of(read.values())) or 'nothing'}.", 79)
 
 
 def check_labels(flag, path, labels, units):

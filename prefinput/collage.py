@@ -20,7 +20,7 @@ from wand.api import library
 from wand.color import Color
 from wand.image import Image
 
-from .files import atomic_path
+from prefinput.files import atomic_path
 
 # ImageMagick's default font (Helvetica) needs Ghostscript's fonts; DejaVu
 # comes with fonts-dejavu-core.  LABEL_FONT overrides it (a name or a file).

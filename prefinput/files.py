@@ -15,7 +15,7 @@ import signal
 import stat
 import tempfile
 
-from .cli import UserError
+from prefinput.cli import UserError
 
 
 def _umask():

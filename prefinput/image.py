@@ -12,8 +12,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from .cli import UserError
-from .files import atomic_path
+from prefinput.cli import UserError
+from prefinput.files import atomic_path
 
 RESAMPLE = {"nearest": Image.NEAREST, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR,
             "bicubic": Image.BICUBIC, "cubic": Image.BICUBIC}

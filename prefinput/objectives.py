@@ -32,7 +32,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .cli import UserError
+from prefinput.cli import UserError
 
 LIST_BLOBS = "--list_blobs lists them"  # how to see every blob a net has
 

@@ -55,7 +55,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session", autouse=True)
 def modelcheck_cache(tmp_path_factory):
-    """The model files' verdicts (prefinput.modelcheck) go to a folder of the
+    """The model files' verdicts (prefinput.netdefs.modelcheck) go to a folder of the
     session's, for the tests and the programs they start, not the user's cache."""
     folder = tmp_path_factory.mktemp("modelcheck")
     old = os.environ.get("PREFINPUT_MODELCHECK_CACHE")
@@ -292,13 +292,13 @@ def run_ppgn_example():
 
 @pytest.fixture
 def regression_main(monkeypatch, capsys):
-    """regression.main in this process; (exit status, what it printed)."""
-    from prefinput import regression
+    """scoring.main in this process; (exit status, what it printed)."""
+    from harness import scoring
     monkeypatch.setenv("PREFINPUT_OFFLINE", "1")
 
     def run(*args):
         capsys.readouterr()
-        status = regression.main([str(arg) for arg in args])
+        status = scoring.main([str(arg) for arg in args])
         return status, capsys.readouterr().out
     return run
 

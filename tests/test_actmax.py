@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from prefinput import collage, examples, steps
+from harness import figures
+from prefinput import collage, steps
 from prefinput.cli import UserError
 from prefinput.image import imread, imsave, save_image
 
@@ -259,12 +260,12 @@ def test_load_bound_reads_the_first_n_values_and_zero_below(tiny):
 def test_labels_follow_the_scripts_cut_commands(tmp_path):
     synsets = tmp_path / "synsets.txt"
     synsets.write_text("n01 tench, Tinca tinca\n\nn02 bell pepper\nn03 great white shark, white shark\n")
-    lines = examples.read_labels(str(synsets))
-    assert [examples.label_of(unit, "synset", lines) for unit in range(3)] == ["tench", "bell pepper", "great white"]
+    lines = figures.read_labels(str(synsets))
+    assert [figures.label_of(unit, "synset", lines) for unit in range(3)] == ["tench", "bell pepper", "great white"]
     places = ["abbey 0", "art_gallery 8", "doorway/outdoor 71", "a_b_c 3"]
-    assert [examples.label_of(unit, "places", places) for unit in range(4)] == [
+    assert [figures.label_of(unit, "places", places) for unit in range(4)] == [
         "abbey", "art gallery", "doorway/outdoor", "a b_c"]
-    assert examples.label_of(154, "unit", []) == "154"
+    assert figures.label_of(154, "unit", []) == "154"
 
 
 def test_crop_and_tile_flags_parse():

@@ -107,7 +107,7 @@ def test_two_classes_tiles_each_class_alone_and_their_sum_labelled_by_name(run_s
 
 
 def test_a_sum_is_labelled_with_each_terms_label():
-    from prefinput.examples import label_of_result
+    from harness.figures import label_of_result
     from prefinput.results import Result
     lines = ["n01 tench, Tinca", "n02 goldfish, Carassius", "n03 great white shark, white shark"]
     total = Result("x.jpg", None, 1.0, [], "fc8:1 - 0.5*fc8:2 + conv5:7")

@@ -5,8 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from prefinput import cnnvis, cnnvis_tiling as tiling
-from prefinput.cnnvis_output import PixelHistory
+from cnnvis import regularisers as cnnvis
+from cnnvis import tiling
+from cnnvis.output import PixelHistory
 
 
 def finite_difference_gradient(f, x, eps=1e-6):

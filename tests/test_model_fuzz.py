@@ -1,6 +1,6 @@
 """Hostile model files never crash the process: truncated, flipped, of the
 wrong message type or declaring gigabytes, the tiny classifier's caffemodel
-and prototxt either load or stop with one line (prefinput.modelcheck).  Each
+and prototxt either load or stop with one line (prefinput.netdefs.modelcheck).  Each
 case runs in its own process, so that a Caffe abort (exit 134) is a failure.
 
 Then a table of definitions and weights that make Caffe's own checks fail,
@@ -20,9 +20,10 @@ pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)"
 
 LOAD = """
 import sys
-from prefinput import cli, nets
+from prefinput import cli
+from prefinput.netdefs import loading
 def main():
-    nets.load(sys.argv[1], sys.argv[2] if sys.argv[2] != "-" else None)
+    loading.load(sys.argv[1], sys.argv[2] if sys.argv[2] != "-" else None)
     print("loaded")
 cli.run(main)
 """

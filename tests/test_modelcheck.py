@@ -1,4 +1,4 @@
-"""prefinput.modelcheck: a caffemodel checked against its definition before
+"""prefinput.netdefs.modelcheck: a caffemodel checked against its definition before
 Caffe sees it, and the verdict remembered so that a second run pays nothing."""
 import os
 import time
@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
 
-from prefinput import modelcheck, nets, prototxt  # noqa: E402
+from prefinput.netdefs import loading, modelcheck, prototxt  # noqa: E402
 from prefinput.cli import UserError  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def test_a_second_check_parses_nothing(tiny, cache, monkeypatch):
 
 
 def test_a_second_check_hashes_nothing(tiny, cache, monkeypatch):
-    from prefinput import download
+    from prefinput.registry import download
     definition, weights = tiny["classifier"]
     patched = prototxt.patch(definition)
     os.utime(patched, (time.time() - 60,) * 2)  # not changed just now: its sha256 may be remembered
@@ -65,23 +65,23 @@ def test_a_failed_check_is_not_remembered(tiny, cache, tmp_path):
     weights.write_bytes(b"")
     for _ in range(2):
         with pytest.raises(UserError, match="the weights file is empty"):
-            nets.load(definition, str(weights))
+            loading.load(definition, str(weights))
     assert not (cache / "verdicts").exists()
 
 
 def test_another_definition_is_checked_again(tiny, cache, tmp_path):
     definition, weights = tiny["classifier"]
-    nets.load(definition, weights)
+    loading.load(definition, weights)
     changed = tmp_path / "fc8_7.prototxt"
     changed.write_text(open(definition).read().replace("num_output: 10\n", "num_output: 7\n"))
     with pytest.raises(UserError, match=r"^fc8: the weights are 10x64, the definition wants 7x64 "):
-        nets.load(str(changed), weights)
+        loading.load(str(changed), weights)
 
 
 def test_layers_the_patch_adds_need_no_weights(tiny, cache):
     """weight_gradients=False adds identity Scale layers the caffemodel cannot have."""
     definition, weights = tiny["classifier"]
-    net = nets.load(definition, weights, weight_gradients=False)
+    net = loading.load(definition, weights, weight_gradients=False)
     assert any(name.endswith("_gradient") for name in net._layer_names)
 
 
@@ -89,7 +89,7 @@ def test_an_unwritable_cache_only_costs_the_work_again(tiny, tmp_path, monkeypat
     (tmp_path / "a file").write_text("")
     monkeypatch.setenv("PREFINPUT_MODELCHECK_CACHE", str(tmp_path / "a file" / "cache"))
     monkeypatch.setenv("PREFINPUT_PROTOTXT_CACHE", str(tmp_path / "prototxt"))
-    assert "fc8" in nets.load(*tiny["classifier"]).params
+    assert "fc8" in loading.load(*tiny["classifier"]).params
 
 
 def test_old_format_weights_with_4d_shapes_are_accepted_as_caffe_takes_them(tiny, cache, tmp_path):
@@ -110,22 +110,22 @@ def test_old_format_weights_with_4d_shapes_are_accepted_as_caffe_takes_them(tiny
                 v1.blobs.add(num=dims[0], channels=dims[1], height=dims[2], width=dims[3], data=blob.data)
     path = tmp_path / "v1.caffemodel"
     path.write_bytes(old.SerializeToString())
-    ours, reference = nets.load(definition, str(path)), nets.load(definition, weights)
+    ours, reference = loading.load(definition, str(path)), loading.load(definition, weights)
     assert all(np.array_equal(a.data, b.data) for a, b in zip(ours.params["fc8"], reference.params["fc8"]))
     v1 = old.layers[-1]
     v1.blobs[0].num = 2
     path.write_bytes(old.SerializeToString())
     with pytest.raises(UserError, match=r"^fc8: the weights are 2x1x10x64, the definition wants 10x64 "):
-        nets.load(definition, str(path))
+        loading.load(definition, str(path))
 
 
 def test_a_batch_is_checked_against_caffes_blobs_and_the_memory_before_any_reshape(tiny, cache):
     import resource
-    net = nets.load(*tiny["classifier"])
+    net = loading.load(*tiny["classifier"])
     shape = net.blobs["data"].data.shape
     with pytest.raises(modelcheck.TooLarge, match=r"^--batch 1000000: blob data would hold 2187000000 values, more "
                                                   r"than Caffe's 2147483647; give a smaller --batch$"):
-        nets.check_batch([net], 10**6, "--batch")
+        loading.check_batch([net], 10**6, "--batch")
     assert net.blobs["data"].data.shape == shape
     needed = modelcheck.net_bytes(net, 900000)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -133,8 +133,8 @@ def test_a_batch_is_checked_against_caffes_blobs_and_the_memory_before_any_resha
         resource.setrlimit(resource.RLIMIT_AS, (modelcheck._vm_size() + needed // 2, hard))
         with pytest.raises(modelcheck.TooLarge, match=r"^--batch 900000: the net needs about \d+\.\d GB of memory "
                                                       r"\(its blobs' values and gradients\), more than the "):
-            nets.check_batch([net], 900000, "--batch")
+            loading.check_batch([net], 900000, "--batch")
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    nets.check_batch([net], 5, "--batch")
+    loading.check_batch([net], 5, "--batch")
 

@@ -9,10 +9,10 @@ import sys
 import pytest
 
 import settings
-from prefinput import download, models
+from prefinput.registry import catalogue, download
 from prefinput.cli import UserError
 
-ALL_FILES = [(m, f) for m in models.MODELS for f in m.files]
+ALL_FILES = [(m, f) for m in catalogue.MODELS for f in m.files]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def manifest(reference):
 
 
 def upstream_url(row):
-    return f"{models.RAW}/{row['upstream_repo']}/{row['commit']}/{row['path_upstream']}"
+    return f"{catalogue.RAW}/{row['upstream_repo']}/{row['commit']}/{row['path_upstream']}"
 
 
 def registry_file(url):
@@ -64,7 +64,7 @@ def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mi
         f = registry_file(upstream_url(row))
         only_this_url = dataclasses.replace(f, urls=(upstream_url(row),))
         root = str(tmp_path / str(i))
-        fetched = models.fetch(models.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
+        fetched = catalogue.fetch(catalogue.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
         assert fetched == [os.path.join(root, f.dest)]
         assert download.digest(fetched[0]) == row["sha256"]
     assert len(reference_mirror.requests) == len(rows)
@@ -73,25 +73,25 @@ def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mi
 def test_a_folder_works_as_a_mirror(reference, tmp_path, monkeypatch):
     manifest(reference)
     monkeypatch.setenv("PREFINPUT_MIRROR", str(reference))
-    act_range = models.model("act_range")
-    models.fetch(act_range, root=str(tmp_path), progress=False)
-    assert {models.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
+    act_range = catalogue.model("act_range")
+    catalogue.fetch(act_range, root=str(tmp_path), progress=False)
+    assert {catalogue.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
 
 
 def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(reference_mirror, tmp_path,
                                                                                  monkeypatch):
     monkeypatch.setenv("PREFINPUT_MIRROR", reference_mirror.url)
     root = str(tmp_path)
-    data = [m for m in models.MODELS if all(f.checksums and f.urls and f.urls[0].startswith(models.RAW)
-                                            and not f.dest.endswith((".prototxt", ".protxt")) for f in m.files)]
+    data = [m for m in catalogue.MODELS if all(f.checksums and f.urls and f.urls[0].startswith(catalogue.RAW)
+                                               and not f.dest.endswith((".prototxt", ".protxt")) for f in m.files)]
     assert {m.name for m in data} == {"act_range", "misc", "mean", "images", "examples"}
     for m in data:
-        models.fetch(m, root=root, progress=False)
+        catalogue.fetch(m, root=root, progress=False)
     asked = len(reference_mirror.requests)
     for m in data:
-        assert models.fetch(m, root=root, progress=False) == []
+        assert catalogue.fetch(m, root=root, progress=False) == []
     assert len(reference_mirror.requests) == asked
-    lines, incomplete = models.listing(root, data)
+    lines, incomplete = catalogue.listing(root, data)
     assert [line.split()[0] for line in lines if line.startswith("  ")] == ["ok"] * sum(len(m.files) for m in data)
     assert incomplete == []
 
@@ -101,14 +101,14 @@ def test_settings_paths_are_all_provided_by_the_registry():
     paths = {name: value for name, value in vars(settings).items()
              if isinstance(value, str) and value.startswith(root + os.sep) and not name.endswith("_dir")}
     assert paths, "settings.py names no file under nets_dir"
-    missing = [name for name, path in paths.items() if models.provider(path, root) is None]
+    missing = [name for name, path in paths.items() if catalogue.provider(path, root) is None]
     assert missing == []
 
 
 def test_registry_entries_are_well_formed():
     dests = [f.dest for _m, f in ALL_FILES]
     assert len(dests) == len(set(dests)), "two registry files share a destination"
-    assert len({m.name.lower() for m in models.MODELS}) == len(models.MODELS)
+    assert len({m.name.lower() for m in catalogue.MODELS}) == len(catalogue.MODELS)
     for m, f in ALL_FILES:
         assert m.licence and m.about, m.name
         assert bool(f.urls) != bool(f.archive), f.dest
@@ -123,7 +123,7 @@ def test_registry_entries_are_well_formed():
 def test_every_prototxt_comes_from_a_pinned_commit_with_a_checksum():
     prototxts = [f for _m, f in ALL_FILES if f.dest.endswith(".prototxt")]
     assert len(prototxts) >= 14
-    pinned = tuple(f"{models.RAW}/{repo}/{commit}/" for repo, commit in models.REPOS.values())
+    pinned = tuple(f"{catalogue.RAW}/{repo}/{commit}/" for repo, commit in catalogue.REPOS.values())
     for f in prototxts:
         assert f.checksums and f.urls and all(url.startswith(pinned) for url in f.urls), f.dest
 
@@ -145,17 +145,17 @@ def test_the_originals_download_scripts_hosts_are_all_there():
 
 
 def test_mirror_paths_follow_the_reference_layout(monkeypatch):
-    url = models.github("ppgn", "misc/vocabulary.txt")
-    assert models.mirror_path(url) == "ppgn/misc/vocabulary.txt"
-    assert models.mirror_path("http://dl.caffe.berkeleyvision.org/x.caffemodel") == "dl.caffe.berkeleyvision.org/x.caffemodel"
+    url = catalogue.github("ppgn", "misc/vocabulary.txt")
+    assert catalogue.mirror_path(url) == "ppgn/misc/vocabulary.txt"
+    assert catalogue.mirror_path("http://dl.caffe.berkeleyvision.org/x.caffemodel") == "dl.caffe.berkeleyvision.org/x.caffemodel"
     monkeypatch.setenv("PREFINPUT_MIRROR", "http://127.0.0.1:9/m/")
-    assert models.mirrored([url, url]) == ("http://127.0.0.1:9/m/ppgn/misc/vocabulary.txt",)
+    assert catalogue.mirrored([url, url]) == ("http://127.0.0.1:9/m/ppgn/misc/vocabulary.txt",)
 
 
 def test_model_names_are_case_insensitive_and_unknown_ones_listed():
-    assert models.model("PLACESCNN").name == "placesCNN"
+    assert catalogue.model("PLACESCNN").name == "placesCNN"
     with pytest.raises(UserError, match="no model called 'resnet'; known: caffenet, "):
-        models.model("resnet")
+        catalogue.model("resnet")
 
 
 def nets_download(repo, *args, env=None):
@@ -218,7 +218,7 @@ def test_four_weights_have_the_open_model_zoo_as_mirror_and_its_sha256():
     assert set(mirrored) == set(OMZ_WEIGHTS)
     for dest, (path, sha256) in OMZ_WEIGHTS.items():
         f = mirrored[dest]
-        assert f.mirrors == (f"{models.OMZ}/{path}",) and f"sha256:{sha256}" in f.checksums, dest
+        assert f.mirrors == (f"{catalogue.OMZ}/{path}",) and f"sha256:{sha256}" in f.checksums, dest
     assert mirrored["caffenet/bvlc_reference_caffenet.caffemodel"].checksums[0].startswith("sha1:")
 
 
@@ -228,7 +228,7 @@ def test_fetch_command_comes_from_the_environment_and_nets_dir_a_file_is_one_lin
                                               "PREFINPUT_FETCH_COMMAND": "download.sh"})
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("download.sh: error: NETS_DIR ") and "which download.sh fills" in done.stderr
-    shown = subprocess.run([sys.executable, "-c", "from prefinput import models; print(models.FETCH_COMMAND)"],
+    shown = subprocess.run([sys.executable, "-c", "from prefinput.registry import catalogue; print(catalogue.FETCH_COMMAND)"],
                            capture_output=True, text=True, cwd=repo, timeout=60,
                            env={**os.environ, "PREFINPUT_FETCH_COMMAND": ""})
     assert shown.stdout == "nets/download.sh\n"

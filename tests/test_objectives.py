@@ -61,8 +61,8 @@ def test_a_file_name_shows_the_sum_and_a_single_unit_keeps_the_originals_name():
 
 @pytest.fixture(scope="module")
 def net(tiny):
-    from prefinput import nets
-    return nets.load(*tiny["classifier"])
+    from prefinput.netdefs import loading
+    return loading.load(*tiny["classifier"])
 
 
 @pytest.mark.parametrize("text, message", [
@@ -84,10 +84,10 @@ def test_unit_is_the_units_term_at_xy_xy_in_a_spatial_blob(net):
 
 
 def test_values_are_units_positions_and_channel_means(net):
-    from prefinput import nets
+    from prefinput.netdefs import loading
     images = np.random.RandomState(1).normal(0, 30, (2, 3, 27, 27)).astype(np.float32)
     targets = [parse("fc8:3 - 0.5*conv5:2@1,4"), parse("conv5:7")]
-    nets.set_batch(net, "data", 2)
+    loading.set_batch(net, "data", 2)
     points = objectives.forward(net, targets, data=images)
     net.forward(data=images, end="conv5")  # conv5 as its layer leaves it (before relu5)
     conv5 = net.blobs["conv5"].data.copy()
@@ -99,9 +99,9 @@ def test_values_are_units_positions_and_channel_means(net):
 
 
 def input_gradient(net, targets, images):
-    from prefinput import nets
+    from prefinput.netdefs import loading
     from prefinput.steps import input_blob
-    nets.set_batch(net, "data", len(images))
+    loading.set_batch(net, "data", len(images))
     objectives.forward(net, targets, data=images)
     return objectives.backward(net, targets, diffs=[input_blob(net)])["data"].copy()
 

@@ -16,7 +16,7 @@ pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)"
 torch = pytest.importorskip("torch", reason="torch is optional (pip install -r bench/requirements-peer.txt)")
 
 from bench import peer  # noqa: E402
-from prefinput import nets  # noqa: E402
+from prefinput.netdefs import loading  # noqa: E402
 
 # Largest |difference| allowed, relative to the largest |value| of Caffe's
 # result: float32 rounding in another order (measured: about 1e-6)
@@ -28,17 +28,17 @@ BATCH = 3  # more than one item: the generator's Reshape must follow the batch
                                                        ("generator", "feat", "deconv0", 1.0)])
 def test_forward_and_input_gradient_are_caffes(tiny, name, data, output, scale):
     definition, weights = tiny[name]
-    net = nets.load(definition, weights)
-    nets.set_batch(net, data, BATCH)
+    net = loading.load(definition, weights)
+    loading.set_batch(net, data, BATCH)
     twin = peer.load(definition, net)
     rng = np.random.RandomState(0)
     x = rng.normal(0, scale, net.blobs[data].data.shape).astype(np.float32)
     diff = rng.normal(0, 1, net.blobs[output].data.shape).astype(np.float32)
 
     net.blobs[data].data[...] = x
-    net.forward(end=nets.layer_of(net, output))
+    net.forward(end=loading.layer_of(net, output))
     net.blobs[output].diff[...] = diff
-    net.backward(start=nets.layer_of(net, output, last=True), diffs=[data])
+    net.backward(start=loading.layer_of(net, output, last=True), diffs=[data])
 
     inputs = torch.tensor(x, requires_grad=True)
     outputs = twin({data: inputs}, end=output)[output]
@@ -51,8 +51,8 @@ def test_one_iteration_is_act_maxs(tiny):
     """The peer's act_max_step moves each code as act_max.py's loop does
     (the step is as large as the code: a wrong gradient would show)."""
     import act_max
-    net = nets.load(*tiny["classifier"], weight_gradients=False)
-    generator = nets.load(*tiny["generator"], weight_gradients=False)
+    net = loading.load(*tiny["classifier"], weight_gradients=False)
+    generator = loading.load(*tiny["generator"], weight_gradients=False)
     units = [1, 7, 3]
     start = np.random.RandomState(0).normal(0, 1, (1, 64))
     upper, lower = act_max.load_bound(tiny["fc6_bound"], start.shape)
@@ -71,7 +71,7 @@ def test_one_iteration_is_act_maxs(tiny):
 
 def test_an_unknown_layer_is_one_clear_error(tiny, tmp_path):
     definition, weights = tiny["classifier"]
-    net = nets.load(definition, weights)
+    net = loading.load(definition, weights)
     text = open(definition).read().replace('type: "ReLU"', 'type: "Sigmoid"', 1)
     changed = tmp_path / "classifier.prototxt"
     changed.write_text(text)
@@ -83,8 +83,8 @@ def test_an_unknown_layer_is_one_clear_error(tiny, tmp_path):
 def agreement_line(tiny, change=None):
     """bench's check of the peer (peer.agreement) on the tiny nets, 3 units;
     `change(peer_classifier)` first, if given."""
-    net = nets.load(*tiny["classifier"], weight_gradients=False)
-    generator = nets.load(*tiny["generator"], weight_gradients=False)
+    net = loading.load(*tiny["classifier"], weight_gradients=False)
+    generator = loading.load(*tiny["generator"], weight_gradients=False)
     classifier = peer.load(tiny["classifier"][0], net)
     if change:
         change(classifier)
@@ -142,18 +142,18 @@ LAYER_BY_LAYER = """
 import json, sys
 import caffe, numpy as np, torch
 from bench import peer
-from prefinput import nets
+from prefinput.netdefs import loading
 torch.backends.mkldnn.enabled = sys.argv[1] == "oneDNN"
 caffe.set_random_seed(0)
 results = {}
 for definition, weights, data, output, scale in json.loads(sys.argv[2]):
-    net = nets.load(definition, weights)
-    nets.set_batch(net, data, 3)
+    net = loading.load(definition, weights)
+    loading.set_batch(net, data, 3)
     twin = peer.load(definition, net)
     rng = np.random.RandomState(0)
     inputs = {data: rng.normal(0, scale, net.blobs[data].data.shape).astype(np.float32)}
     diff = rng.normal(0, 1, net.blobs[output].data.shape).astype(np.float32)
-    last = twin.names.index(nets.layer_of(net, output, last=True))
+    last = twin.names.index(loading.layer_of(net, output, last=True))
     results[definition] = {"compared": peer.layer_differences(net, twin, inputs, output, diff),
                            "layers": twin.names[:last + 1]}
 print("RESULTS", json.dumps({"aten": torch.backends.cpu.get_cpu_capability(), "layers": results}))

@@ -14,7 +14,8 @@ import scipy.io
 
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 import sampling_class  # noqa: E402  (needs caffe)
-from prefinput import image, ppgn  # noqa: E402
+from ppgn import options as ppgn  # noqa: E402
+from prefinput import image  # noqa: E402
 from prefinput.cli import UserError  # noqa: E402
 from prefinput.steps import read_image_for  # noqa: E402
 

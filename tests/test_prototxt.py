@@ -1,4 +1,4 @@
-"""Prototxt patching on the parsed protobuf, and nets.load, on nets made here."""
+"""Prototxt patching on the parsed protobuf, and loading.load, on nets made here."""
 import os
 import pathlib
 import stat
@@ -13,7 +13,7 @@ from caffe import layers as L  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
-from prefinput import nets, prototxt  # noqa: E402
+from prefinput.netdefs import loading, prototxt  # noqa: E402
 from prefinput.cli import UserError  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -379,16 +379,16 @@ def test_patch_prototxt_sh_patches_a_users_prototxt(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["cache", "mine.prototxt", "out.prototxt"]
 
 
-# --- nets.load ------------------------------------------------------------
+# --- loading.load ------------------------------------------------------------
 
 def test_load_gives_a_test_phase_net_from_the_patched_copy(tmp_path):
     src = write(tmp_path / "c.prototxt", classifier_layers())
-    net = nets.load(src, relu_out_of_place=True)
+    net = loading.load(src, relu_out_of_place=True)
     assert "relu1" in net.blobs
     assert np.abs(gradient_at_input(net, "out")).sum() > 0
     weights = str(tmp_path / "c.caffemodel")
     net.save(weights)
-    again = nets.load(src, weights, relu_out_of_place=True)
+    again = loading.load(src, weights, relu_out_of_place=True)
     assert np.array_equal(again.params["fc"][0].data, net.params["fc"][0].data)
 
 
@@ -397,19 +397,19 @@ def test_load_reads_weights_of_the_shared_tiny_nets_without_writing_there():
     if not tiny.is_dir():
         pytest.skip(f"no tiny fixtures at {tiny} (../shared is only on the project's machines)")
     before = sorted(os.listdir(tiny))
-    net = nets.load(str(tiny / "generator.prototxt"), str(tiny / "generator.caffemodel"))
+    net = loading.load(str(tiny / "generator.prototxt"), str(tiny / "generator.caffemodel"))
     assert net.blobs["deconv0"].data.shape[1:] == (3, 32, 32)
     assert sorted(os.listdir(tiny)) == before
 
 
 def test_load_of_a_missing_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="none.prototxt"):
-        nets.load(str(tmp_path / "none.prototxt"))
+        loading.load(str(tmp_path / "none.prototxt"))
 
 
 def test_gpu_mode_on_a_cpu_only_caffe_is_a_user_error():
     if prototxt.caffe_links("libcudart"):
         pytest.skip("this Caffe is a CUDA build")
     with pytest.raises(UserError, match="CPU-only"):
-        nets.set_mode(True)
-    nets.set_mode("0")
+        loading.set_mode(True)
+    loading.set_mode("0")

@@ -11,7 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from prefinput import collage, examples, nets, regression
+from harness import figures, scoring
+from prefinput import collage
+from prefinput.netdefs import loading
 from prefinput.cli import UserError
 from prefinput.image import imread, imsave
 
@@ -26,7 +28,7 @@ def example_collage(folder, name, images, tiny, pointsize=30):
                                  pointsize=pointsize) for image, unit in zip(images, UNITS)]
     path = os.path.join(folder, name)
     collage.montage(files, path, tile=(5, 1))
-    examples.write_manifest(path, (5, 1), files, UNITS, (27, 27), (0, 0), net=tiny["classifier"], layer="fc8")
+    figures.write_manifest(path, (5, 1), files, UNITS, (27, 27), (0, 0), net=tiny["classifier"], layer="fc8")
     return path
 
 
@@ -57,7 +59,7 @@ def test_identical_panels_score_one_and_equal_activations(tmp_path, tiny, repo, 
     assert all(line[4] == "1.000" and line[7] == line[9] for line in lines)
     # the activation is the unit's fc8 on the mean-subtracted BGR panel
     net = caffe.Net(*tiny["classifier"], caffe.TEST)
-    net.forward(data=(images[0][:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN).transpose(2, 0, 1)[np.newaxis])
+    net.forward(data=(images[0][:, :, ::-1].astype(np.float32) - loading.CLASSIFIER_MEAN).transpose(2, 0, 1)[np.newaxis])
     assert lines[0][7] == "%.2f" % net.blobs["fc8"].data[0, 1]
     picture = imread(str(tmp_path / "output" / "example1_vs_published.jpg"))
     assert picture.shape[1] > 5 * 2 * 27
@@ -76,7 +78,7 @@ def test_a_slightly_different_panel_passes_a_lower_threshold(regression_main, tm
              for image in images]
     ours = example_collage(str(tmp_path / "output"), "example1.png", images, tiny)
     published(str(tmp_path / "published"), "example1.png", noisy)
-    scores = regression.compare(ours, str(tmp_path / "published" / "example1.png"), str(tmp_path / "p.png"))
+    scores = scoring.compare(ours, str(tmp_path / "published" / "example1.png"), str(tmp_path / "p.png"))
     assert all(0.5 < score.ssim < 1 for score in scores)
     assert regression_main(ours, "--published_dir", tmp_path / "published", "--threshold", 0.5)[0] == 0
 
@@ -88,7 +90,7 @@ def test_find_panel_locates_panels_in_a_grid_with_other_cell_sizes(panel):
         row, column = divmod(index, 3)
         sheet[row * 33 + 2:row * 33 + 14, column * 16 + 1:column * 16 + 13] = image
     for index, image in enumerate(images):
-        assert np.array_equal(regression.find_panel(sheet, image, index, (3, 2)), image)
+        assert np.array_equal(scoring.find_panel(sheet, image, index, (3, 2)), image)
 
 
 def test_a_missing_published_image_is_one_line(tmp_path, tiny, repo, panel):
@@ -110,10 +112,10 @@ def test_activation_places_the_panel_at_its_offset_in_a_mean_input(tiny, offset,
     import caffe
     net = caffe.Net(*tiny["classifier"], caffe.TEST)
     image = panel(3, 15)
-    value = regression.activation(net, image, "conv5", 4, 2, offset)
+    value = scoring.activation(net, image, "conv5", 4, 2, offset)
     data = np.zeros((1, 3, 27, 27), dtype=np.float32)
     data[0, :, offset[0]:offset[0] + 15, offset[1]:offset[1] + 15] = \
-        (image[:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN).transpose(2, 0, 1)
+        (image[:, :, ::-1].astype(np.float32) - loading.CLASSIFIER_MEAN).transpose(2, 0, 1)
     net.forward(data=data, end="conv5")
     assert value == float(net.blobs["conv5"].data[0, 4, 2, 2])
 
@@ -129,7 +131,7 @@ def manifest_picture(folder, images, tiny, published, units=UNITS, layer="fc8", 
         imsave(path, image)
     picture = collage.montage(files, os.path.join(folder, "chain.png"), tile=(5, 1), trim=False)
     size = images[0].shape[:2]
-    regression.save_manifest(picture, dict({
+    scoring.save_manifest(picture, dict({
         "tile": [5, 1], "published": published, "net_definition": tiny["classifier"][0],
         "net_weights": tiny["classifier"][1], "layer": layer, "xy": 0, "panel_size": list(size),
         "panel_offset": [0, 0], "act_region": None,
@@ -142,7 +144,7 @@ def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny
     with open(tmp_path / "out" / "chain.json") as f:
         saved = json.load(f)
     assert saved["collage"] == "chain.png" and saved["panels"][1]["file"] == "00001.png"
-    assert regression.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
+    assert scoring.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
 
 
 def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(regression_main, tmp_path, tiny, panel, sheet):
@@ -160,10 +162,10 @@ def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(regressio
 def test_cells_are_the_centres_of_evenly_sized_cells():
     sheet = np.zeros((2 * 20, 3 * 30, 3), dtype=np.uint8)
     sheet[25:35, 70:80] = 200  # the centre of the last cell
-    found = regression.cells(sheet, (3, 2), (10, 10))
+    found = scoring.cells(sheet, (3, 2), (10, 10))
     assert len(found) == 6 and found[5].min() == 200 and found[4].max() == 0
     with pytest.raises(UserError, match="no room"):
-        regression.cells(sheet, (3, 2), (21, 10))
+        scoring.cells(sheet, (3, 2), (21, 10))
 
 
 def test_whole_layout_compares_the_whole_picture_with_the_published_one_resized(regression_main, tmp_path, tiny,
@@ -193,13 +195,13 @@ def test_layout_flag_overrides_the_manifests(regression_main, tmp_path, tiny, pa
                                           ("grid:10x4", {"layout": "grid", "tile": [10, 4]}),
                                           ("any:20x20", {"layout": "any", "tile": [20, 20]})])
 def test_parse_layout(text, layout):
-    assert regression.parse_layout(text) == layout
+    assert scoring.parse_layout(text) == layout
 
 
 @pytest.mark.parametrize("text", ["whole:3x3", "grid", "grid:10", "rows:3x3"])
 def test_parse_layout_refuses(text):
     with pytest.raises(argparse.ArgumentTypeError, match="grid:CxR"):
-        regression.parse_layout(text)
+        scoring.parse_layout(text)
 
 
 def test_a_picture_without_a_target_unit_is_scored_by_ssim_alone(regression_main, tmp_path, tiny, panel, sheet):
@@ -220,10 +222,10 @@ def test_act_region_is_the_part_of_the_panel_the_net_scores(tmp_path, tiny, pane
              for seed in range(5)]
     ours = manifest_picture(str(tmp_path / "out"), pairs, tiny, None, act_region=[0, 28, 27, 27])
     sheet(pairs, tmp_path / "published.png", (5, 1))
-    scores = regression.compare(ours, str(tmp_path / "published.png"), str(tmp_path / "p.jpg"),
-                                {"layout": "grid", "tile": [5, 1]})
+    scores = scoring.compare(ours, str(tmp_path / "published.png"), str(tmp_path / "p.jpg"),
+                             {"layout": "grid", "tile": [5, 1]})
     net = caffe.Net(*tiny["classifier"], caffe.TEST)
-    expected = regression.activation(net, panel(10), "fc8", 1, 0, (0, 0))
+    expected = scoring.activation(net, panel(10), "fc8", 1, 0, (0, 0))
     assert scores[0].ours == scores[0].published == expected
 
 
@@ -245,7 +247,7 @@ def test_more_panels_than_the_published_grid_is_a_user_error(regression_main, tm
 def test_panels_pair_by_unit_and_an_unpublished_unit_is_reported_not_scored(regression_main, tmp_path, tiny, panel,
                                                                             sheet, monkeypatch):
     images = [panel(seed) for seed in range(5)]
-    monkeypatch.setitem(regression.PUBLISHED_UNITS, "test/reversed.png", [5, 4, 3, 2, 1])
+    monkeypatch.setitem(scoring.PUBLISHED_UNITS, "test/reversed.png", [5, 4, 3, 2, 1])
     ours = manifest_picture(str(tmp_path / "out"), images, tiny,
                             {"image": "test/reversed.png", "layout": "grid", "tile": [5, 1]}, units=[1, 2, 3, 4, 9])
     sheet([panel(50)] + images[3::-1], tmp_path / "published" / "reversed.png", (5, 1), border=2)  # units 5..1
@@ -330,19 +332,19 @@ def test_a_blank_picture_never_passes(regression_main, tmp_path, panel, theirs):
 
 def test_the_floor_is_what_blank_and_noise_score(panel):
     theirs = panel(7, 30)
-    floor = regression.floor_of(theirs)
+    floor = scoring.floor_of(theirs)
     blank = np.full_like(theirs, 0) + theirs.mean(axis=(0, 1)).round().astype(np.uint8)
-    assert floor >= regression.ssim(blank, theirs) and floor < 0.5
-    assert regression.floor_of(np.full((30, 30, 3), 7, dtype=np.uint8)) == 1.0
+    assert floor >= scoring.ssim(blank, theirs) and floor < 0.5
+    assert scoring.floor_of(np.full((30, 30, 3), 7, dtype=np.uint8)) == 1.0
 
 
 def test_a_sum_of_units_is_reported_and_never_paired_with_a_published_cell(regression_main, tmp_path, tiny, panel,
                                                                            sheet):
-    """A panel of an --objective (its text, no unit, as examples.write_manifest writes it) is not
+    """A panel of an --objective (its text, no unit, as figures.write_manifest writes it) is not
     scored, though the published grid has a cell at its place."""
     images = [panel(seed) for seed in range(5)]
     folder = str(tmp_path / "out")
-    panels = [examples.panel_entry(os.path.join(folder, f"{index:05d}.png"), unit)
+    panels = [figures.panel_entry(os.path.join(folder, f"{index:05d}.png"), unit)
               for index, unit in enumerate([1, 2, "fc8:3 + fc8:4", 4, 5])]
     ours = manifest_picture(folder, images, tiny, {"image": "test/row.png", "layout": "grid", "tile": [5, 1]},
                             panels=panels)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from prefinput import examples, regression
+from harness import figures, scoring
 from prefinput.image import imread, imsave
 
 
@@ -17,8 +17,8 @@ def manifest_of(picture):
 
 def our_panels(picture):
     """Our panels as regression.py cuts them out of the files the manifest lists."""
-    manifest = regression.load_manifest(str(picture))
-    return [regression.our_panel(panel["file"], manifest["panel_size"]) for panel in manifest["panels"]]
+    manifest = scoring.load_manifest(str(picture))
+    return [scoring.our_panel(panel["file"], manifest["panel_size"]) for panel in manifest["panels"]]
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def made_up_published(panel, sheet):
 def test_example_1_chain_beside_the_published_chain(ppgn_environment, run_ppgn_example, regression_main,
                                                      made_up_published, panel, tmp_path, monkeypatch):
     import caffe
-    monkeypatch.setitem(regression.PUBLISHED_UNITS, "ppgn/example1.jpg", [7] * 40)  # the tiny net has no class 13
+    monkeypatch.setitem(scoring.PUBLISHED_UNITS, "ppgn/example1.jpg", [7] * 40)  # the tiny net has no class 13
     run_ppgn_example("1_class_conditional_sampling.sh", "7", tmp_path, ppgn_environment, N_ITERS="10")
     chain = tmp_path / "output" / "fc8_chain_7_eps1_1e-5_eps3_1e-17" / "chain_7_hx_1e-5_noise_1e-17__0.jpg"
     manifest = manifest_of(chain)
@@ -55,7 +55,7 @@ def test_example_1_chain_beside_the_published_chain(ppgn_environment, run_ppgn_e
     lines = [line.split() for line in out.splitlines() if line.startswith("000")]
     assert [line[0] for line in lines] == ["00000.jpg", "00005.jpg", "00010.jpg"]
     net = caffe.Net(ppgn_environment["NET_DEFINITION"], ppgn_environment["NET_WEIGHTS"], caffe.TEST)
-    assert lines[1][7] == "%.2f" % regression.activation(net, ours[1], "fc8", 7, 0, (0, 0))
+    assert lines[1][7] == "%.2f" % scoring.activation(net, ours[1], "fc8", 7, 0, (0, 0))
     assert imread(chain.with_name(chain.stem + "_vs_published.jpg")).shape[1] > 3 * 2 * 27  # three pairs
 
     made_up_published(tmp_path / "other" / "example1.jpg", [panel(seed) for seed in range(3)], (10, 4), range(3))
@@ -90,11 +90,11 @@ def test_example_7_scores_the_filled_in_half(ppgn_environment, run_ppgn_example,
     assert [panel["unit"] for panel in manifest["panels"]] == [4, 4]
     ours = our_panels(picture)
     made_up_published(tmp_path / "published" / "example7.jpg", ours, (5, 2), range(2))
-    monkeypatch.setitem(regression.PUBLISHED_UNITS, "ppgn/example7.jpg", [4] * 10)  # the tiny net's class
+    monkeypatch.setitem(scoring.PUBLISHED_UNITS, "ppgn/example7.jpg", [4] * 10)  # the tiny net's class
     status, out = regression_main(picture, "--published_dir", tmp_path / "published", "--threshold", 0.9)
     assert status == 0, out
     net = caffe.Net(ppgn_environment["NET_DEFINITION"], ppgn_environment["NET_WEIGHTS"], caffe.TEST)
-    filled = regression.activation(net, ours[0][:, 28:], "fc8", 4, 0, (0, 0))
+    filled = scoring.activation(net, ours[0][:, 28:], "fc8", 4, 0, (0, 0))
     assert out.splitlines()[1].split()[7] == "%.2f" % filled
 
 
@@ -142,11 +142,11 @@ def test_example_4_is_example_3_paired_with_the_published_food_samples(ppgn_envi
 PUBLISHED_PANELS = {1: (227, 227), 3: (163, 163), 4: (163, 163), 5: (227, 227), 6: (227, 227), 7: (227, 455)}
 
 
-@pytest.mark.parametrize("example", sorted(examples.PUBLISHED_PPGN))
+@pytest.mark.parametrize("example", sorted(figures.PUBLISHED_PPGN))
 def test_published_layouts_find_the_real_published_panels(example, tmp_path, shared_path):
     """Cut the first row and the last cell out of the real published picture
     as 'our' panels (in reverse for a random pick): each is found again."""
-    entry = examples.published_ppgn(example)
+    entry = figures.published_ppgn(example)
     published = shared_path("reference", entry["image"].replace("/", "/examples/", 1))
     picture = imread(published)[..., :3]
     (h, w), (columns, rows) = PUBLISHED_PANELS[example], entry["tile"]
@@ -161,8 +161,8 @@ def test_published_layouts_find_the_real_published_panels(example, tmp_path, sha
     else:
         files.reverse()
     ours = str(tmp_path / "ours.jpg")
-    regression.save_manifest(ours, {"tile": [len(files), 1], "published": entry, "layer": None,
-                                    "panel_size": [h, w], "panel_offset": [0, 0],
-                                    "panels": [{"file": path, "unit": None} for path in files]})
-    scores = regression.compare(ours, str(published), str(tmp_path / "vs.jpg"))
+    scoring.save_manifest(ours, {"tile": [len(files), 1], "published": entry, "layer": None,
+                                 "panel_size": [h, w], "panel_offset": [0, 0],
+                                 "panels": [{"file": path, "unit": None} for path in files]})
+    scores = scoring.compare(ours, str(published), str(tmp_path / "vs.jpg"))
     assert [score.ssim for score in scores] == pytest.approx([1.0] * len(files))

@@ -12,7 +12,8 @@ caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make
 from caffe import layers as L  # noqa: E402
 
 from bench import measure, original  # noqa: E402
-from prefinput import nets, ppgn, prototxt  # noqa: E402
+from ppgn import options as ppgn  # noqa: E402
+from prefinput.netdefs import loading, prototxt  # noqa: E402
 
 GAUSSIAN = dict(type="gaussian", std=0.5)
 ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open
@@ -62,7 +63,7 @@ def both_ways(tmp_path, net_param, name):
     src.write_text(str(net_param))
     weights = str(tmp_path / f"{name}.caffemodel")
     caffe.Net(prototxt.patch(src), caffe.TEST).save(weights)
-    return nets.load(src, weights), nets.load(src, weights, weight_gradients=False)
+    return loading.load(src, weights), loading.load(src, weights, weight_gradients=False)
 
 
 @pytest.mark.parametrize("make, bottom, top", [(classifier, "data", "fc8"), (generator, "feat", "deconv0")])
@@ -91,12 +92,12 @@ def test_the_patched_copy_says_how_the_weight_gradients_were_turned_off(tmp_path
 
 def test_the_encoder_runs_only_up_to_the_last_layer_that_writes_the_code(tmp_path):
     encoder, _ = both_ways(tmp_path, classifier(), "encoder")
-    assert nets.layer_of(encoder, "fc6", last=True) == "relu6" and nets.layer_of(encoder, "pool1", last=True) == "pool1"
+    assert loading.layer_of(encoder, "fc6", last=True) == "relu6" and loading.layer_of(encoder, "pool1", last=True) == "pool1"
     encoder.blobs["data"].data[...] = np.random.RandomState(0).randn(*encoder.blobs["data"].data.shape)
     encoder.forward()
     whole = encoder.blobs["fc6"].data.copy()
     encoder.blobs["fc8"].data[...] = 0
-    encoder.forward(end=nets.layer_of(encoder, "fc6", last=True))
+    encoder.forward(end=loading.layer_of(encoder, "fc6", last=True))
     assert np.array_equal(encoder.blobs["fc6"].data, whole) and not encoder.blobs["fc8"].data.any()
 
 
@@ -110,11 +111,11 @@ def test_layer_flops_count_two_per_multiply_add(tmp_path):
 
 def test_the_benchmarks_original_loop_equals_act_max_exactly(tiny):
     import act_max
-    generators = [nets.load(*tiny["generator"]), nets.load(*tiny["generator"], weight_gradients=False)]
+    generators = [loading.load(*tiny["generator"]), loading.load(*tiny["generator"], weight_gradients=False)]
     classifiers = [original.load_nets(prototxt.patch(tiny["classifier"][0]), tiny["classifier"][1],
                                       prototxt.patch(tiny["generator"][0]), tiny["generator"][1])[0],
-                   nets.classifier(*tiny["classifier"], mean=nets.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
-                                   weight_gradients=False)]
+                   loading.classifier(*tiny["classifier"], mean=loading.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
+                                      weight_gradients=False)]
     shape = generators[0].blobs["feat"].data.shape
     upper, lower = act_max.load_bound(tiny["fc6_bound"], shape)
     start = np.random.RandomState(0).normal(0, 1, shape)
@@ -133,9 +134,9 @@ def test_the_benchmarks_original_ppgn_loop_equals_the_sampler_exactly(tmp_path, 
     from sampling_class import ClassConditionalSampler
     synsets = tmp_path / "synsets.txt"
     synsets.write_text("".join(f"n{unit:08d} class {unit}\n" for unit in range(10)))
-    theirs_nets = (nets.load(*tiny["classifier"]), nets.load(*tiny["classifier"]), nets.load(*tiny["generator"]))
-    ours_nets = (nets.load(*tiny["classifier"], weight_gradients=False), nets.load(*tiny["classifier"]),
-                 nets.load(*tiny["generator"], weight_gradients=False))
+    theirs_nets = (loading.load(*tiny["classifier"]), loading.load(*tiny["classifier"]), loading.load(*tiny["generator"]))
+    ours_nets = (loading.load(*tiny["classifier"], weight_gradients=False), loading.load(*tiny["classifier"]),
+                 loading.load(*tiny["generator"], weight_gradients=False))
     start = np.random.RandomState(0).normal(0, 1, theirs_nets[2].blobs["feat"].data.shape)
     settings = dict(lr=1.0, lr_end=1.0, epsilon1=1e-5, epsilon2=1.0, epsilon3=1e-3)
     with contextlib.redirect_stdout(io.StringIO()):

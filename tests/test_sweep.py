@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prefinput import sweep as grid
+from harness import grid
 
 TIMEOUT = 300  # generous: the machine may be busy
 

@@ -33,7 +33,10 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from prefinput import examples, modelcheck, models, nets, objectives  # noqa: E402
+from harness import figures  # noqa: E402
+from prefinput import objectives  # noqa: E402
+from prefinput.netdefs import loading, modelcheck  # noqa: E402
+from prefinput.registry import catalogue  # noqa: E402
 from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob, read_bounds  # noqa: E402
@@ -75,23 +78,23 @@ def needed_files(with_generator):
 
 def require_files(with_generator):
     """Every file an example reads (fetched where missing), before any net is loaded."""
-    models.require(needed_files(with_generator))
+    catalogue.require(needed_files(with_generator))
 
 
 def parse_args(script, description, with_generator, argv=None):
     """The examples take no arguments; --help says what they read and fetch,
     --list_blobs what LAYER and OBJECTIVE may name."""
-    downloads = models.downloads_of(needed_files(with_generator))
+    downloads = catalogue.downloads_of(needed_files(with_generator))
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
                                 __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
-                                f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
+                                f"({catalogue.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
     modelcheck.add_python_layer_flag(parser)
     parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
     if parser.parse_args(argv).list_blobs:
         definition = cnn_files()[0]
-        models.require([definition])
-        print(nets.blob_list(nets.load(definition, relu_out_of_place=True)))
+        catalogue.require([definition])
+        print(loading.blob_list(loading.load(definition, relu_out_of_place=True)))
         sys.exit(0)
 
 
@@ -101,12 +104,12 @@ def load_cnn(which):
     higher ('higher') target layer, unless LAYER says otherwise."""
     definition, weights, lower = cnn_files()
     mean_file = setting("mean_file_npy")
-    models.require([definition, weights, mean_file])
+    catalogue.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
     layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
-    net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
-                          **nets.layer_outputs(definition, [layer]))
+    net = loading.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
+                             **loading.layer_outputs(definition, [layer]))
     data = input_blob(net)
     h, w = net.blobs[data].data.shape[-2:]
     net.blobs[data].reshape(1, 3, h, w)
@@ -117,14 +120,14 @@ def load_cnn(which):
 
 def load_generator():
     definition, weights = generator_files()
-    models.require([definition, weights])
-    return nets.load(definition, weights)
+    catalogue.require([definition, weights])
+    return loading.load(definition, weights)
 
 
 def generator_upper_bound(net_gen):
     """The upper bound of each unit of the generator's code, in its shape."""
     path = bound_file()
-    models.require([path])
+    catalogue.require([path])
     feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
     num_of_unit = int(np.prod(feat_size_gen))
     return read_bounds(path, num_of_unit, "BOUND_FILE").reshape(feat_size_gen)
@@ -216,8 +219,8 @@ def save_result(save_path, layer, channel, preferred_img, img_mask=None):
     save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
     save_jpg(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), picture)
     # cnnpref published no pictures: regression.py compares it with one given by --published
-    examples.write_picture_manifest(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), channel,
-                                    picture.shape[:2], published=None)
+    figures.write_picture_manifest(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), channel,
+                                   picture.shape[:2], published=None)
     if img_mask is not None:
         save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
                  preferred_img=preferred_img * img_mask)

@@ -8,7 +8,7 @@ each blob's layer, every diff zeroed first); rounds interleave the sums so
 that the ratios are fair on a busy machine.  Prints ms per pass and the
 ratio to one unit.
 
-    .venv/bin/python bench/objectives.py       # about 20 seconds here
+    .venv/bin/python bench/objective_cost.py       # about 20 seconds here
 """
 import argparse
 import os
@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from prefinput import nets, objectives  # noqa: E402
+from prefinput import objectives  # noqa: E402
+from prefinput.netdefs import loading  # noqa: E402
 from prefinput.steps import input_blob  # noqa: E402
 
 SUMS = ["fc8:980", "fc8:980 + fc8:470", "fc8:980 + conv5:196@6,6", "fc8:980 + conv5:196 - 0.5*conv3:7"]
@@ -43,7 +44,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--passes", type=int, default=4, help="passes per sum and round")
     args = parser.parse_args()
-    net = nets.load(args.net_definition, weight_gradients=False)
+    net = loading.load(args.net_definition, weight_gradients=False)
     image = np.random.RandomState(0).normal(0, 30, net.blobs[input_blob(net)].data.shape).astype(np.float32)
     parsed = [objectives.parse(text) for text in SUMS]
     for objective in parsed:  # warm up

@@ -12,11 +12,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import collage, modelcheck, nets
-from .cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, UserError
-from .files import atomic_folder, atomic_path, check_folder, save_npz
-from .image import read_rgb, save_image
-from .steps import check_code_layers, check_covers, encode, read_image_for
+from prefinput import collage
+from prefinput.netdefs import loading, modelcheck
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, UserError
+from prefinput.files import atomic_folder, atomic_path, check_folder, save_npz
+from prefinput.image import read_rgb, save_image
+from prefinput.steps import check_code_layers, check_covers, encode, read_image_for
 
 # The original hard-codes these for 227x227 images; other sizes scale them.
 ORIGINAL_SIZE = 227
@@ -101,11 +102,11 @@ def load_image_nets(encoder_definition, encoder_weights, generator_definition, g
     """The encoder E (image -> code) and the generator G (code -> image),
     which backpropagates to its input without weight gradients; the blobs
     named, the generator's image size and the start image are checked."""
-    encoder = nets.load(encoder_definition, encoder_weights)
-    generator = nets.load(generator_definition, generator_weights, weight_gradients=False)
-    nets.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
-    nets.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
-    nets.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
+    encoder = loading.load(encoder_definition, encoder_weights)
+    generator = loading.load(generator_definition, generator_weights, weight_gradients=False)
+    loading.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
+    loading.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
+    loading.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
     check_code_layers(generator, gen_in_layer, encoder, opt_layer)
     check_covers(generator, gen_out_layer, encoder, 'the encoder')
     if init_file:

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from prefinput import prototxt
+from prefinput.netdefs import prototxt
 from prefinput.cli import UserError
 from prefinput.files import atomic_path
 

@@ -11,10 +11,10 @@ them.
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from . import objectives
-from .image import imread, imresize
-from .nets import layer_of
-from .steps import input_blob
+from prefinput import objectives
+from prefinput.image import imread, imresize
+from prefinput.netdefs.loading import layer_of
+from prefinput.steps import input_blob
 
 # The 8-bit picture is brightened a little (x1.2) before the mean colour goes back in.
 DISPLAY_GAIN = 1.2

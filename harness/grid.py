@@ -13,8 +13,8 @@ import os
 import re
 import urllib.parse
 
-from .cli import UserError
-from .files import atomic_path, check_regular_file, full_disk_named
+from prefinput.cli import UserError
+from prefinput.files import atomic_path, check_regular_file, full_disk_named
 
 RECORD = "sweep.jsonl"
 

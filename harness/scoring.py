@@ -30,12 +30,14 @@ import numpy as np
 from skimage.feature import match_template
 from skimage.metrics import structural_similarity
 
-from . import collage, models, nets
-from .collage import parse_tile
-from .cli import ArgumentParser, FiniteFloat, UserError, setting
-from .files import atomic_path
-from .image import imread, imresize
-from .steps import input_blob, unit_values
+from prefinput import collage
+from prefinput.netdefs import loading
+from prefinput.registry import catalogue
+from prefinput.collage import parse_tile
+from prefinput.cli import ArgumentParser, FiniteFloat, UserError, setting
+from prefinput.files import atomic_path
+from prefinput.image import imread, imresize
+from prefinput.steps import input_blob, unit_values
 
 # `floor`: the best SSIM a blank picture (the published panel's mean colour) or
 # noise scores against the same published panel; a panel must beat it, or its
@@ -240,9 +242,9 @@ def activation(net, panel, layer, unit, xy, offset):
     h, w = panel.shape[:2]
     if offset[0] + h > data.shape[2] or offset[1] + w > data.shape[3]:
         raise UserError(f"a {w}x{h} panel at {offset} does not fit the net's {data.shape[3]}x{data.shape[2]} input")
-    bgr = panel[:, :, ::-1].astype(np.float32) - nets.CLASSIFIER_MEAN
+    bgr = panel[:, :, ::-1].astype(np.float32) - loading.CLASSIFIER_MEAN
     data[0, :, offset[0]:offset[0] + h, offset[1]:offset[1] + w] = bgr.transpose(2, 0, 1)
-    net.forward(**{input_blob(net): data}, end=nets.layer_of(net, layer))
+    net.forward(**{input_blob(net): data}, end=loading.layer_of(net, layer))
     return float(unit_values(net.blobs[layer].data[0], xy)[unit])
 
 
@@ -260,8 +262,8 @@ def scores_of(manifest, pairs, panels):
     example has a target unit (a caption has none)."""
     net = None
     if manifest.get("layer"):
-        models.require([manifest["net_definition"], manifest["net_weights"]])
-        net = nets.load(manifest["net_definition"], manifest["net_weights"])
+        catalogue.require([manifest["net_definition"], manifest["net_weights"]])
+        net = loading.load(manifest["net_definition"], manifest["net_weights"])
     scores = []
     for (ours, theirs), panel in zip(pairs, panels):
         unit = panel.get("objective") or panel["unit"]
@@ -401,7 +403,7 @@ def main(argv=None):
     failed = 0
     for path in args.pictures:
         file, published = published_for(path, args.published, args.layout, args.published_dir)
-        models.require([file], offline=args.offline)
+        catalogue.require([file], offline=args.offline)
         scores = compare(path, file, picture_name(path), published)
         failed += report(path, published, file, scores, args.threshold)
     return 1 if failed else 0

@@ -10,9 +10,9 @@ passed every check (an archive's members extracted safely, a caffemodel
 parsed and fitting its definition), and a refused file is kept aside as
 `<dest>.bad`, where no later fetch looks.
 
-    python -m prefinput.models NAME... | all     fetch (what is missing)
-    python -m prefinput.models --list            present / missing / corrupt
-    python -m prefinput.models --install NAME FILE   put a copy obtained elsewhere in place
+    python -m prefinput.registry.catalogue NAME... | all     fetch (what is missing)
+    python -m prefinput.registry.catalogue --list            present / missing / corrupt
+    python -m prefinput.registry.catalogue --install NAME FILE   put a copy obtained elsewhere in place
 
 PREFINPUT_MIRROR=URL-or-folder fetches everything from a mirror laid out as
 `<repository>/<path>` for GitHub files and `<host>/<path>` for the others.
@@ -29,7 +29,8 @@ import sys
 import urllib.parse
 from dataclasses import dataclass
 
-from prefinput import download, modelcheck
+from prefinput.netdefs import modelcheck
+from prefinput.registry import download
 from prefinput.cli import ArgumentParser, UserError, run, setting
 from prefinput.files import atomic_path, check_regular_file
 
@@ -496,7 +497,7 @@ def check_weights(m, relative, path, root, progress=True):
     """Stop with a DownloadError unless the caffemodel at `path` (model `m`'s
     file `relative`) fits one of the model's definitions in its folder
     (fetched first where missing)."""
-    from prefinput import prototxt
+    from prefinput.netdefs import prototxt
     folder = os.path.dirname(relative)
     definitions = [f for f in m.files if os.path.dirname(f.dest) == folder and f.dest.endswith(DEFINITIONS)]
     missing = [f for f in definitions if not os.path.exists(os.path.join(root, f.dest))]

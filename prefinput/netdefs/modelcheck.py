@@ -114,7 +114,7 @@ def _remembered(verdict):
 def check_in_child(patched, weights, definition, allowed):
     """Run the check in a child process; return the bytes the net needs, or
     raise the child's one line, or one made of the Caffe check that killed it."""
-    command = [sys.executable, "-m", "prefinput.modelcheck", patched, "--definition", definition]
+    command = [sys.executable, "-m", "prefinput.netdefs.modelcheck", patched, "--definition", definition]
     if weights:
         command += ["--weights", weights]
     if allowed:
@@ -321,7 +321,7 @@ def check_inputs(param, definition):
     """An input dimension below 1 leaves Caffe nothing to compute (it aborts
     in a later layer) or is refused by Caffe's own check, and one over
     INT_MAX is cut to a negative int by it."""
-    from prefinput.prototxt import input_shapes
+    from prefinput.netdefs.prototxt import input_shapes
     for name, shape in input_shapes(param):
         dims = "x".join(map(str, shape))
         if any(dim < 1 for dim in shape):
@@ -484,7 +484,7 @@ def file_sha256(path):
             return f.read().strip()
     except OSError:
         pass
-    from prefinput import download
+    from prefinput.registry import download
     digest = download.digest(path)
     if time.time() - stat.st_mtime > RACY_SECONDS:
         _remember(remembered, digest + "\n")

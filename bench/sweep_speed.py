@@ -2,7 +2,7 @@
 """Benchmark: a DGN-AM sweep (units x iterations) the original's way and through sweep.py.
 
 On the real architectures (CaffeNet to fc8, the fc6 generator) with random
-weights (bench/nets.py), every mode in its own processes, loading included:
+weights (bench/random_nets.py), every mode in its own processes, loading included:
 
   original        a process per unit (bench/original.py), as the shell loops ran it
   one process     act_max.py --unit U1 ... Un
@@ -12,7 +12,7 @@ weights (bench/nets.py), every mode in its own processes, loading included:
 with unit-iterations per second, the ratio of the time to the original's,
 the peak memory of a worker, and how the wall time grows with the points.
 
-    .venv/bin/python bench/sweep.py --net_definition caffenet.prototxt --generator_definition generator.prototxt
+    .venv/bin/python bench/sweep_speed.py --net_definition caffenet.prototxt --generator_definition generator.prototxt
 """
 import os
 import sys
@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
-from bench import measure, nets  # noqa: E402
+from bench import measure, random_nets  # noqa: E402
 from bench.run import SWEEP  # noqa: E402
-from prefinput import prototxt  # noqa: E402
+from prefinput.netdefs import prototxt  # noqa: E402
 from prefinput.cli import add_setting_flags, run  # noqa: E402
 
 PINNED = {"OPENBLAS_NUM_THREADS": "1"}  # one thread a process, as the sweep's workers run
@@ -75,11 +75,11 @@ def run_tree(command, env):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.cache, exist_ok=True)
-    classifier = nets.reference_copy(args.net_definition, args.cache, "caffenet")
-    generator = nets.reference_copy(args.generator_definition, args.cache, "generator")
-    weights = {classifier: nets.random_weights(classifier, "data", 50.0), generator: nets.random_weights(generator,
+    classifier = random_nets.reference_copy(args.net_definition, args.cache, "caffenet")
+    generator = random_nets.reference_copy(args.generator_definition, args.cache, "generator")
+    weights = {classifier: random_nets.random_weights(classifier, "data", 50.0), generator: random_nets.random_weights(generator,
                                                                                                          "feat")}
-    bound = nets.bound_file(args.cache, 4096)
+    bound = random_nets.bound_file(args.cache, 4096)
     units = [str(unit * 1000 // args.units) for unit in range(args.units)]
     python, env = sys.executable, dict(os.environ, **PINNED)
     common = ["--n_iters", str(args.iters), "--bound", bound, "--L2", str(SWEEP["L2"]), "--start_lr",

@@ -11,10 +11,10 @@ import json
 import math
 import os
 
-from . import collage, objectives
-from .cli import setting
-from .examples import label_of, read_labels
-from .files import atomic_path
+from prefinput import collage, objectives
+from prefinput.cli import setting
+from harness.figures import label_of, read_labels
+from prefinput.files import atomic_path
 
 PAGE = "index.html"
 SHEET = "contact_sheet.jpg"

@@ -4,8 +4,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from .cli import UserError
-from .files import save_npz
+from prefinput.cli import UserError
+from prefinput.files import save_npz
 
 # The pixels whose values the original traced for iter_behavior=plot_pix.
 TRACED_PIXELS = [(100, 100), (200, 200), (100, 200), (200, 100)]

@@ -11,9 +11,9 @@ bit for bit on that build (they must: that is what faithful means there).
 A build given as PREFIX,VAR=VALUE,... runs with those variables set (the
 same build may come twice, e.g. with other OPENBLAS_CORETYPE kernels).
 
-    .venv/bin/python bench/blas.py                          # build/caffe and every build/caffe-*; a few minutes
-    .venv/bin/python bench/blas.py build/caffe build/caffe-mkl --rounds 5
-    .venv/bin/python bench/blas.py build/caffe build/caffe,OPENBLAS_CORETYPE=SkylakeX --threads 1
+    .venv/bin/python bench/blas_builds.py                          # build/caffe and every build/caffe-*; a few minutes
+    .venv/bin/python bench/blas_builds.py build/caffe build/caffe-mkl --rounds 5
+    .venv/bin/python bench/blas_builds.py build/caffe build/caffe,OPENBLAS_CORETYPE=SkylakeX --threads 1
 """
 import os
 import sys
@@ -202,7 +202,7 @@ def main(argv=None):
             raise UserError(f"--{flag} {getattr(args, flag)}: not found; fetch it with nets/download.sh or "
                             "point the flag at a copy (see bench/run.py --help)")
     load = os.getloadavg()
-    print(f"bench/blas.py: {len(os.sched_getaffinity(0))} cores, {args.threads} BLAS threads, load average "
+    print(f"bench/blas_builds.py: {len(os.sched_getaffinity(0))} cores, {args.threads} BLAS threads, load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start; {args.rounds} rounds of {len(builds)} builds, "
           f"each turn {args.reps} x {args.steps} iterations of every mode")
     width = max(len(build.name) for build in builds) + 2

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: what the model check (prefinput.modelcheck) adds to loading a net.
+"""Benchmark: what the model check (prefinput.netdefs.modelcheck) adds to loading a net.
 
 Per definition and caffemodel (a missing caffemodel is first made with the
 definition's random filler weights): the sha256s of the patched definition
@@ -8,8 +8,8 @@ the child process that builds the net and checks the weights, a check whose
 verdict is remembered, and Caffe's own load for comparison; the best of
 --rounds, each with an empty verdict cache.
 
-    .venv/bin/python bench/modelcheck.py                    # the tiny nets and CaffeNet (../shared)
-    .venv/bin/python bench/modelcheck.py DEPLOY.prototxt WEIGHTS.caffemodel --rounds 3
+    .venv/bin/python bench/modelcheck_cost.py                    # the tiny nets and CaffeNet (../shared)
+    .venv/bin/python bench/modelcheck_cost.py DEPLOY.prototxt WEIGHTS.caffemodel --rounds 3
 """
 import os
 
@@ -35,7 +35,7 @@ def seconds(action):
 
 def measure(definition, weights, rounds):
     import caffe
-    from prefinput import modelcheck, prototxt
+    from prefinput.netdefs import modelcheck, prototxt
     definition, weights = str(definition), str(weights)
     if not os.path.exists(weights):
         caffe.Net(definition, caffe.TEST).save(weights)

@@ -16,10 +16,10 @@ import re
 import wand.version
 from wand.image import Image
 
-from . import collage, objectives
-from .cli import UserError
-from .files import atomic_path, check_output_file
-from .regression import parse_layout, save_manifest
+from prefinput import collage, objectives
+from prefinput.cli import UserError
+from prefinput.files import atomic_path, check_output_file
+from harness.scoring import parse_layout, save_manifest
 
 # conv5 receptive field at a 227x227 input (PPGN scripts 3 and 4: convert -crop 163x163+32+32)
 RF_SIZE, RF_OFFSET, RF_IMAGE = 163, 32, 227
@@ -28,7 +28,7 @@ GIF_DELAY = 5       # convert -delay 5 (hundredths of a second)
 
 # The figures of the PPGN README that its examples remake, under the
 # registry's data/examples/: example number -> (picture, how its panels pair
-# with ours (see prefinput/regression.py), what it shows).  Example 2 was
+# with ours (see harness/scoring.py), what it shows).  Example 2 was
 # published only as GIFs.  (DGN-AM's examples remake synthesizing/<collage>.)
 PUBLISHED_PPGN = {
     1: ("ppgn/example1.jpg", "grid:10x4", "class 13 (junco): the first 40 samples of a chain"),

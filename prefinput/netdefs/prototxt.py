@@ -86,7 +86,7 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     net, notes = parse(source_text, src)
     notes += apply(net, **options)
     body = text_format.MessageToString(net)
-    header = [f"# Patched copy of {src}, made by prefinput.prototxt; the upstream file is untouched.",
+    header = [f"# Patched copy of {src}, made by prefinput.netdefs.prototxt; the upstream file is untouched.",
               *(f"# - {note}" for note in notes), f"{_MARK}{stamp} {_BODY}{_sha256(body)}"]
     _write(dst, "\n".join(header) + "\n" + body)
     return dst
