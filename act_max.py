@@ -26,9 +26,9 @@ import numpy as np
 
 from prefinput import collage, objectives
 from prefinput.netdefs import loading, modelcheck
-from prefinput.registry import catalogue
-from prefinput.cli import (ArgumentParser, FiniteFloat, Seed, UserError, add_setting_flags, optional_path,
-                           print_settings, run)
+from prefinput.registry import fetching
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, print_settings, run
+from prefinput.errors import UserError
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
 from prefinput.image import read_rgb, save_image
 from prefinput.results import Frame, Result
@@ -277,7 +277,7 @@ def load_nets(args):
     """The generator, the classifier (as the original's caffe.Classifier), and
     the encoder when starting from an image; every file is fetched and each
     blob named is checked first, so a mistake is the one line printed."""
-    catalogue.require(needed_files(args), offline=args.offline)
+    fetching.require(needed_files(args), offline=args.offline)
     generator = loading.load(args.generator_definition, args.generator_weights, weight_gradients=False)
     net = loading.classifier(args.net_definition, args.net_weights, mean=loading.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
                              weight_gradients=False, **loading.layer_outputs(args.net_definition, target_names(args)))
@@ -310,7 +310,7 @@ def target_names(args):
 
 def list_blobs(args):
     """--list_blobs: the classifier's blobs, what --act_layer and --objective may name."""
-    catalogue.require([args.net_definition], offline=args.offline)
+    fetching.require([args.net_definition], offline=args.offline)
     print(loading.blob_list(loading.load(args.net_definition)))
 
 

@@ -23,8 +23,10 @@ import numpy as np
 from harness import figures
 from prefinput import objectives
 from prefinput.netdefs import loading, modelcheck
-from prefinput.registry import catalogue
-from prefinput.cli import ArgumentParser, FiniteFloat, Seed, UserError, run, setting
+from prefinput.registry import catalogue, fetching
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, run
+from prefinput.environment import setting
+from prefinput.errors import UserError
 from cnnvis.regularisers import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
                                  load_initial_image, noise_image, p_norm, resize_img, rmsprop,
                                  scaled_tv_norm)
@@ -208,7 +210,7 @@ def setup_net(args):
     import caffe
     # Every file first (fetched where missing), so that a missing one is a line before Caffe starts.
     paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
-    catalogue.require(paths + ([args.initial_image] if args.initial_image else []))
+    fetching.require(paths + ([args.initial_image] if args.initial_image else []))
     if args.initial_image:
         read_rgb(args.initial_image, '--initial_image')
     gpu = None if args.gpu is None else args.gpu >= 0
@@ -310,7 +312,7 @@ def check_blur(blur, size):
 def list_blobs(args):
     """--list_blobs: what --target_layer and --objective may name."""
     definition = os.path.expandvars(args.deploy_txt)
-    catalogue.require([definition])
+    fetching.require([definition])
     print(loading.blob_list(loading.load(definition)))
 
 

@@ -18,7 +18,8 @@ from numpy.linalg import norm
 
 from ppgn import options as ppgn
 from prefinput.netdefs import loading
-from prefinput.cli import UserError, run
+from prefinput.cli import run
+from prefinput.errors import UserError
 from prefinput.results import Frame, Result
 from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
 

@@ -17,8 +17,9 @@ from numpy.linalg import norm
 
 from ppgn import options as ppgn
 from prefinput.netdefs import loading
-from prefinput.registry import catalogue
-from prefinput.cli import UserError, add_setting_flags, print_settings, run
+from prefinput.registry import fetching
+from prefinput.cli import add_setting_flags, print_settings, run
+from prefinput.errors import UserError
 from prefinput.files import hold_output_folder
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
@@ -117,7 +118,7 @@ def needed_files(args):
 def load_nets(args):
     """The feature extractor and the LSTM (one weights file holds both), the
     encoder and the generator, every file fetched first and the sentence checked."""
-    catalogue.require(needed_files(args), offline=args.offline)
+    fetching.require(needed_files(args), offline=args.offline)
     net = loading.load(args.net_definition, args.net_weights)
     lstm = loading.load(args.captioner_definition, args.net_weights)
     encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,

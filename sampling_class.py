@@ -18,8 +18,9 @@ from numpy.linalg import norm
 from ppgn import options as ppgn
 from prefinput import objectives
 from prefinput.netdefs import loading
-from prefinput.registry import catalogue
-from prefinput.cli import FiniteFloat, UserError, add_setting_flags, check_labels, print_settings, run
+from prefinput.registry import fetching
+from prefinput.cli import FiniteFloat, add_setting_flags, check_labels, print_settings, run
+from prefinput.errors import UserError
 from prefinput.files import check_name, check_regular_file, hold_output_folder
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
@@ -162,7 +163,7 @@ def needed_files(args):
 def load_nets(args):
     """The condition net (the classifier, no weight gradients), the encoder
     and the generator, every file fetched first and the blobs named checked."""
-    catalogue.require(needed_files(args), offline=args.offline)
+    fetching.require(needed_files(args), offline=args.offline)
     names = [term.name for objective in objectives.parse_all(args.objective) for term in objective.terms] \
         if args.objective else [args.act_layer]
     net = loading.load(args.net_definition, args.net_weights, weight_gradients=False,
@@ -187,7 +188,7 @@ def label_file(args, conditions):
     if os.path.exists(args.synset_file):
         check_regular_file(args.synset_file)  # a FIFO or a folder is a mistake, not a missing label file
     try:
-        catalogue.require([args.synset_file], offline=args.offline)
+        fetching.require([args.synset_file], offline=args.offline)
     except UserError as why:
         return unlabelled(why)
     class_names = read_class_names(args.synset_file)  # a binary file is a mistake, not a missing label file
@@ -273,7 +274,7 @@ def sample(args, loaded):
 def main(argv=None):
     args = parse_args(argv)
     if args.list_blobs:
-        catalogue.require([args.net_definition], offline=args.offline)
+        fetching.require([args.net_definition], offline=args.offline)
         return print(loading.blob_list(loading.load(args.net_definition)))
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
     print_settings(args, ['objective' if args.objective else 'units', 'xy', 'n_iters', 'reset_every', 'save_every',

@@ -38,7 +38,8 @@ import time
 from harness import gallery
 from prefinput import cpu
 from harness import grid
-from prefinput.cli import UserError, run
+from prefinput.cli import run
+from prefinput.errors import UserError
 from prefinput.files import clean_stale, hold_output_folder
 from prefinput.results import Result
 

@@ -33,7 +33,8 @@ import prefinput  # noqa: E402,F401  before numpy loads: the goldens' numbers on
 import numpy as np  # noqa: E402
 
 from bench.run import largest_difference, rotated  # noqa: E402  (bench.run imports Caffe only inside its functions)
-from prefinput.cli import UserError, add_setting_flags, run  # noqa: E402
+from prefinput.cli import add_setting_flags, run  # noqa: E402
+from prefinput.errors import UserError  # noqa: E402
 
 REFERENCE = "openblas"  # Debian's OpenBLAS: the goldens' environment, the ratios' denominator
 BLAS_LIBRARIES = ("libopenblas", "libblis", "libmkl_rt", "libscipy_openblas")

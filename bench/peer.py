@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from prefinput.netdefs import prototxt
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.steps import centre_crop, schedule
 
 

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from prefinput.netdefs import prototxt
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.files import atomic_path
 
 # Standard deviation each layer's output is scaled to: hidden layers 1; the

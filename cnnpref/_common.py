@@ -12,7 +12,7 @@ import PIL.Image
 import scipy.io as sio
 from scipy.optimize import minimize
 
-from prefinput.cli import NotFinite
+from prefinput.errors import NotFinite
 from prefinput.files import atomic_path
 from prefinput.netdefs.loading import layer_of
 from prefinput.steps import centre_crop, check_finite, input_blob

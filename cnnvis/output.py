@@ -4,7 +4,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.files import save_npz
 
 # The pixels whose values the original traced for iter_behavior=plot_pix.

@@ -24,7 +24,7 @@ import random  # noqa: E402
 
 from harness import figures  # noqa: E402
 from prefinput import collage, objectives  # noqa: E402
-from prefinput.registry import catalogue  # noqa: E402
+from prefinput.registry import fetching  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
@@ -99,7 +99,7 @@ def check_finals(options, runs, size):
     if options.crop:
         figures.check_crop(options.crop, size)
     if options.labels in ("synset", "places"):
-        catalogue.require([options.label_file])
+        fetching.require([options.label_file])
         # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets), --objective's terms
         units = [unit for _, args in runs for unit in (args.unit if getattr(args, "unit", None) else
                                                        [int(u) for u in (getattr(args, "units", None) or "").split("_")

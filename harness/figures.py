@@ -17,7 +17,7 @@ import wand.version
 from wand.image import Image
 
 from prefinput import collage, objectives
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_output_file
 from harness.scoring import parse_layout, save_manifest
 

@@ -12,7 +12,7 @@ import math
 import os
 
 from prefinput import collage, objectives
-from prefinput.cli import setting
+from prefinput.environment import setting
 from harness.figures import label_of, read_labels
 from prefinput.files import atomic_path
 

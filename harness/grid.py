@@ -13,7 +13,7 @@ import os
 import re
 import urllib.parse
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_regular_file, full_disk_named
 
 RECORD = "sweep.jsonl"

@@ -32,9 +32,11 @@ from skimage.metrics import structural_similarity
 
 from prefinput import collage
 from prefinput.netdefs import loading
-from prefinput.registry import catalogue
+from prefinput.registry import fetching
 from prefinput.collage import parse_tile
-from prefinput.cli import ArgumentParser, FiniteFloat, UserError, setting
+from prefinput.cli import ArgumentParser, FiniteFloat
+from prefinput.environment import setting
+from prefinput.errors import UserError
 from prefinput.files import atomic_path
 from prefinput.image import imread, imresize
 from prefinput.steps import input_blob, unit_values
@@ -262,7 +264,7 @@ def scores_of(manifest, pairs, panels):
     example has a target unit (a caption has none)."""
     net = None
     if manifest.get("layer"):
-        catalogue.require([manifest["net_definition"], manifest["net_weights"]])
+        fetching.require([manifest["net_definition"], manifest["net_weights"]])
         net = loading.load(manifest["net_definition"], manifest["net_weights"])
     scores = []
     for (ours, theirs), panel in zip(pairs, panels):
@@ -403,7 +405,7 @@ def main(argv=None):
     failed = 0
     for path in args.pictures:
         file, published = published_for(path, args.published, args.layout, args.published_dir)
-        catalogue.require([file], offline=args.offline)
+        fetching.require([file], offline=args.offline)
         scores = compare(path, file, picture_name(path), published)
         failed += report(path, published, file, scores, args.threshold)
     return 1 if failed else 0

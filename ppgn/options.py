@@ -14,7 +14,8 @@ import numpy as np
 
 from prefinput import collage
 from prefinput.netdefs import loading, modelcheck
-from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, UserError
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path
+from prefinput.errors import UserError
 from prefinput.files import atomic_folder, atomic_path, check_folder, save_npz
 from prefinput.image import read_rgb, save_image
 from prefinput.steps import check_code_layers, check_covers, encode, read_image_for

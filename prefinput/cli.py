@@ -1,11 +1,15 @@
-"""Command-line plumbing: one-line errors for user mistakes, and settings
-that environment variables and flags can override."""
+"""Command-line plumbing: one-line errors for user mistakes, signals, and
+flags for the settings that environment variables can override."""
 import argparse
 import math
 import os
 import signal
 import sys
 import textwrap
+
+from prefinput.environment import setting
+from prefinput.errors import NotFinite, Terminated, UserError
+from prefinput.registry import catalogue
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -14,18 +18,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-class UserError(Exception):
-    """A mistake the user can fix: reported in one line, without a traceback."""
-
-
-class NotFinite(UserError, ValueError):
-    """A setting that is NaN or infinite: it would reach Caffe, where a NaN
-    corrupts memory (MAX pooling over an all-NaN window)."""
-
-    def __init__(self, name, value):
-        super().__init__(f"{name} {value}: expected a finite number")
 
 
 class FiniteFloat(argparse.Action):
@@ -57,11 +49,6 @@ class Seed(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (docker stop, a batch scheduler), raised where Python next runs
-    so that it unwinds like Ctrl-C: files being written are finished or removed."""
-
-
 def _terminate(signum, frame):
     raise Terminated()
 
@@ -82,26 +69,9 @@ def run(main, *args):
     sys.exit(status or 0)
 
 
-def setting(name):
-    """The default <name> (prefinput.defaults, which settings.py shows),
-    unless the environment variable NAME (in capitals) is set."""
-    value = os.environ.get(name.upper())
-    if value is not None:
-        return value
-    from prefinput import defaults
-    return getattr(defaults, name)
-
-
 def optional_path(text):
     """A path flag's value: the originals' scripts pass the word None for no file."""
     return None if text in ("None", "") else text
-
-
-def truthy(value):
-    """A switch given as 1/0, true/false, yes/no, on/off, or a bool."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def add_setting_flags(parser, names, sources=None):
@@ -109,7 +79,6 @@ def add_setting_flags(parser, names, sources=None):
     to setting(sources[name]) where another setting gives it (the PPGN
     generator's); the help's epilog lists the variables so read and the
     registry models the defaults are fetched from, from the same names."""
-    from prefinput.registry import catalogue
     sources = sources or {}
     read = parser.__dict__.setdefault("settings_read", {})  # variable -> its default
     for name in names:

@@ -15,7 +15,7 @@ import signal
 import stat
 import tempfile
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 
 
 def _umask():

@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.files import atomic_path
 
 RESAMPLE = {"nearest": Image.NEAREST, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR,

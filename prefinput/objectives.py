@@ -32,7 +32,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 
 LIST_BLOBS = "--list_blobs lists them"  # how to see every blob a net has
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.image import imresize, read_rgb
 
 # The gradient norm a step reports when it skipped a NaN gradient (the original's value).

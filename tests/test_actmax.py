@@ -10,7 +10,7 @@ import pytest
 
 from harness import figures
 from prefinput import collage, steps
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.image import imread, imsave, save_image
 
 PINNED = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}

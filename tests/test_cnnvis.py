@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from prefinput import cpu
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.image import imread, imsave
 
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")

@@ -15,7 +15,7 @@ import pytest
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
 
 from cnnpref import prefer_img_dgn_gd, prefer_img_gd, prefer_img_lbfgs  # noqa: E402
-from prefinput.cli import NotFinite  # noqa: E402
+from prefinput.errors import NotFinite  # noqa: E402
 from prefinput.steps import Diverged, check_finite  # noqa: E402
 
 EARLIER = b"an earlier run's result"

@@ -76,7 +76,7 @@ def test_failed_imsave_leaves_old_file_and_no_temporary(tmp_path):
 
 
 def test_imread_refuses_a_decompression_bomb_in_one_line_naming_it(bomb_png):
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     with pytest.raises(UserError, match=r"^--init_file \S*bomb\.png: over 89478485 pixels, more than Pillow decodes "
                                         r"safely \(a decompression bomb\?\); give a smaller picture$"):
         imread(bomb_png, "--init_file")
@@ -86,7 +86,7 @@ def test_imread_refuses_a_decompression_bomb_in_one_line_naming_it(bomb_png):
                          ids=["truncated", "zeroed"])
 @pytest.mark.parametrize("extension", ["png", "jpg", "tif"])
 def test_imread_names_a_damaged_file_in_one_line(tmp_path, damage, extension):
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     path = tmp_path / f"damaged.{extension}"
     Image.fromarray((np.arange(40 * 50 * 3) % 251).astype(np.uint8).reshape(40, 50, 3)).save(path)
     path.write_bytes(damage(path.read_bytes()))

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import settings
-from prefinput.registry import catalogue, download
-from prefinput.cli import UserError
+from prefinput.registry import catalogue, command, download, fetching
+from prefinput.errors import UserError
 
 ALL_FILES = [(m, f) for m in catalogue.MODELS for f in m.files]
 
@@ -64,7 +64,7 @@ def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mi
         f = registry_file(upstream_url(row))
         only_this_url = dataclasses.replace(f, urls=(upstream_url(row),))
         root = str(tmp_path / str(i))
-        fetched = catalogue.fetch(catalogue.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
+        fetched = fetching.fetch(catalogue.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
         assert fetched == [os.path.join(root, f.dest)]
         assert download.digest(fetched[0]) == row["sha256"]
     assert len(reference_mirror.requests) == len(rows)
@@ -74,8 +74,8 @@ def test_a_folder_works_as_a_mirror(reference, tmp_path, monkeypatch):
     manifest(reference)
     monkeypatch.setenv("PREFINPUT_MIRROR", str(reference))
     act_range = catalogue.model("act_range")
-    catalogue.fetch(act_range, root=str(tmp_path), progress=False)
-    assert {catalogue.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
+    fetching.fetch(act_range, root=str(tmp_path), progress=False)
+    assert {fetching.state(f, str(tmp_path)) for f in act_range.files} == {"ok"}
 
 
 def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(reference_mirror, tmp_path,
@@ -86,12 +86,12 @@ def test_data_models_fetch_whole_from_loopback_and_a_second_run_fetches_nothing(
                                                and not f.dest.endswith((".prototxt", ".protxt")) for f in m.files)]
     assert {m.name for m in data} == {"act_range", "misc", "mean", "images", "examples"}
     for m in data:
-        catalogue.fetch(m, root=root, progress=False)
+        fetching.fetch(m, root=root, progress=False)
     asked = len(reference_mirror.requests)
     for m in data:
-        assert catalogue.fetch(m, root=root, progress=False) == []
+        assert fetching.fetch(m, root=root, progress=False) == []
     assert len(reference_mirror.requests) == asked
-    lines, incomplete = catalogue.listing(root, data)
+    lines, incomplete = command.listing(root, data)
     assert [line.split()[0] for line in lines if line.startswith("  ")] == ["ok"] * sum(len(m.files) for m in data)
     assert incomplete == []
 
@@ -146,10 +146,10 @@ def test_the_originals_download_scripts_hosts_are_all_there():
 
 def test_mirror_paths_follow_the_reference_layout(monkeypatch):
     url = catalogue.github("ppgn", "misc/vocabulary.txt")
-    assert catalogue.mirror_path(url) == "ppgn/misc/vocabulary.txt"
-    assert catalogue.mirror_path("http://dl.caffe.berkeleyvision.org/x.caffemodel") == "dl.caffe.berkeleyvision.org/x.caffemodel"
+    assert fetching.mirror_path(url) == "ppgn/misc/vocabulary.txt"
+    assert fetching.mirror_path("http://dl.caffe.berkeleyvision.org/x.caffemodel") == "dl.caffe.berkeleyvision.org/x.caffemodel"
     monkeypatch.setenv("PREFINPUT_MIRROR", "http://127.0.0.1:9/m/")
-    assert catalogue.mirrored([url, url]) == ("http://127.0.0.1:9/m/ppgn/misc/vocabulary.txt",)
+    assert fetching.mirrored([url, url]) == ("http://127.0.0.1:9/m/ppgn/misc/vocabulary.txt",)
 
 
 def test_model_names_are_case_insensitive_and_unknown_ones_listed():

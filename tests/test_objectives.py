@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from prefinput import objectives
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.objectives import Objective, Term, parse
 
 

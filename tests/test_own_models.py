@@ -99,14 +99,14 @@ def test_a_renamed_net_gives_the_same_arrays(program, tiny, own_model, program_n
 
 
 def test_an_unknown_blob_is_one_line_listing_the_nets_blobs(program, own_model):
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     with pytest.raises(UserError, match=r"^--act_layer fc8: the net has no blob or layer of this name; "
                                          r"--list_blobs lists them$"):
         program("act_max", own_model, "--act_layer", "fc8", "--unit", "3")
 
 
 def test_the_input_blob_cannot_be_activated(program, own_model):
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     with pytest.raises(UserError, match=r"image: no layer of the net computes this blob \(it is an input\)"):
         program("act_max", own_model, "--act_layer", "image", "--unit", "0", "--xy", "0")
 
@@ -202,7 +202,7 @@ def test_list_blobs_shows_shapes_and_in_place_layers_without_split_blobs(tiny, b
 
 def test_an_unknown_name_is_one_short_line_with_the_closest(tiny, block, tmp_path, monkeypatch):
     import act_max
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     monkeypatch.setenv("PREFINPUT_OFFLINE", "1")
     args = act_max_args(tiny, block, tmp_path, "--act_layer", "bn1", "--unit", 0)
     with pytest.raises(UserError) as error:

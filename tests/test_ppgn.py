@@ -16,7 +16,7 @@ caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `mak
 import sampling_class  # noqa: E402  (needs caffe)
 from ppgn import options as ppgn  # noqa: E402
 from prefinput import image  # noqa: E402
-from prefinput.cli import UserError  # noqa: E402
+from prefinput.errors import UserError  # noqa: E402
 from prefinput.steps import read_image_for  # noqa: E402
 
 @pytest.fixture(scope="module")

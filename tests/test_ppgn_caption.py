@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 import sampling_caption  # noqa: E402  (needs caffe)
-from prefinput.cli import UserError  # noqa: E402
+from prefinput.errors import UserError  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,22 +14,22 @@ import pytest
 
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
 from prefinput.netdefs import prototxt  # noqa: E402
-from prefinput.registry import catalogue  # noqa: E402
+from prefinput.registry import catalogue, fetching  # noqa: E402
 
 PROTOTXTS = [(m, f, url) for m in catalogue.MODELS for f in m.files if f.dest.endswith(".prototxt") for url in f.urls]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("m, f, url", PROTOTXTS, ids=[f"{f.dest}@{catalogue.mirror_path(url).split('/')[0]}"
+@pytest.mark.parametrize("m, f, url", PROTOTXTS, ids=[f"{f.dest}@{fetching.mirror_path(url).split('/')[0]}"
                                                        for _m, f, url in PROTOTXTS])
 def test_reference_prototxt_loads_after_patching(m, f, url, tmp_path, monkeypatch, shared_path):
     folder = os.environ.get("PREFINPUT_PROTOTXT_DIR") or str(shared_path("reference"))
-    assert os.path.isfile(os.path.join(folder, catalogue.mirror_path(url))), \
-        f"{catalogue.mirror_path(url)} is not in the mirror folder {folder}"
+    assert os.path.isfile(os.path.join(folder, fetching.mirror_path(url))), \
+        f"{fetching.mirror_path(url)} is not in the mirror folder {folder}"
     monkeypatch.setenv("PREFINPUT_MIRROR", folder)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     caffe.set_mode_cpu()
-    (path,) = catalogue.fetch(dataclasses.replace(m, files=(dataclasses.replace(f, urls=(url,)),)),
+    (path,) = fetching.fetch(dataclasses.replace(m, files=(dataclasses.replace(f, urls=(url,)),)),
                               root=str(tmp_path), progress=False)  # verifies the registry's sha256
     patched = prototxt.patch(path)
     net = caffe.Net(patched, caffe.TEST)

@@ -14,7 +14,7 @@ import pytest
 from harness import figures, scoring
 from prefinput import collage
 from prefinput.netdefs import loading
-from prefinput.cli import UserError
+from prefinput.errors import UserError
 from prefinput.image import imread, imsave
 
 UNITS = [1, 2, 3, 4, 5]

@@ -116,7 +116,7 @@ def test_example_5_caption_sheet_has_no_unit_to_score(ppgn_environment, run_ppgn
 
 
 def test_example_2_was_published_only_as_gifs(ppgn_environment, run_ppgn_example, regression_main, tmp_path):
-    from prefinput.cli import UserError
+    from prefinput.errors import UserError
     run_ppgn_example("2_class_conditional_sampling_many.sh", "1e-5", tmp_path, ppgn_environment,
                      UNITS="3 7", N_ITERS="3")
     chain = tmp_path / "output" / "fc8_chain_3_7_eps1_1e-5_eps3_1e-17" / "chain_3_7_hx_1e-5_noise_1e-17__0.jpg"

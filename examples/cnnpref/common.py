@@ -36,8 +36,10 @@ from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from harness import figures  # noqa: E402
 from prefinput import objectives  # noqa: E402
 from prefinput.netdefs import loading, modelcheck  # noqa: E402
-from prefinput.registry import catalogue  # noqa: E402
-from prefinput.cli import ArgumentParser, UserError, setting  # noqa: E402
+from prefinput.registry import catalogue, fetching  # noqa: E402
+from prefinput.cli import ArgumentParser  # noqa: E402
+from prefinput.environment import setting  # noqa: E402
+from prefinput.errors import UserError  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.steps import input_blob, read_bounds  # noqa: E402
 
@@ -78,7 +80,7 @@ def needed_files(with_generator):
 
 def require_files(with_generator):
     """Every file an example reads (fetched where missing), before any net is loaded."""
-    catalogue.require(needed_files(with_generator))
+    fetching.require(needed_files(with_generator))
 
 
 def parse_args(script, description, with_generator, argv=None):
@@ -93,7 +95,7 @@ def parse_args(script, description, with_generator, argv=None):
     parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
     if parser.parse_args(argv).list_blobs:
         definition = cnn_files()[0]
-        catalogue.require([definition])
+        fetching.require([definition])
         print(loading.blob_list(loading.load(definition, relu_out_of_place=True)))
         sys.exit(0)
 
@@ -104,7 +106,7 @@ def load_cnn(which):
     higher ('higher') target layer, unless LAYER says otherwise."""
     definition, weights, lower = cnn_files()
     mean_file = setting("mean_file_npy")
-    catalogue.require([definition, weights, mean_file])
+    fetching.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
     layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
@@ -120,14 +122,14 @@ def load_cnn(which):
 
 def load_generator():
     definition, weights = generator_files()
-    catalogue.require([definition, weights])
+    fetching.require([definition, weights])
     return loading.load(definition, weights)
 
 
 def generator_upper_bound(net_gen):
     """The upper bound of each unit of the generator's code, in its shape."""
     path = bound_file()
-    catalogue.require([path])
+    fetching.require([path])
     feat_size_gen = net_gen.blobs[INPUT_LAYER_GEN].data.shape[1:]
     num_of_unit = int(np.prod(feat_size_gen))
     return read_bounds(path, num_of_unit, "BOUND_FILE").reshape(feat_size_gen)

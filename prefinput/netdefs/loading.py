@@ -15,7 +15,8 @@ import functools
 import numpy as np
 
 from prefinput.netdefs import modelcheck, prototxt
-from prefinput.cli import UserError, setting, truthy
+from prefinput.environment import setting, truthy
+from prefinput.errors import UserError
 from prefinput.steps import check_image_input
 
 # caffe.Classifier's mean (BGR), as the original programs built their classifiers

@@ -33,7 +33,8 @@ import subprocess
 import sys
 import time
 
-from prefinput.cli import UserError, truthy
+from prefinput.environment import truthy
+from prefinput.errors import UserError
 from prefinput.files import atomic_path, cache_folder
 
 CHECK_VERSION = 2

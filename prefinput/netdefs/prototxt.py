@@ -57,7 +57,9 @@ import tempfile
 
 from google.protobuf import text_format
 
-from prefinput.cli import ArgumentParser, UserError, run, setting
+from prefinput.cli import ArgumentParser, run
+from prefinput.environment import setting
+from prefinput.errors import UserError
 from prefinput.files import atomic_path, cache_folder
 
 PATCH_VERSION = 1
