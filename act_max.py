@@ -25,12 +25,12 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 
 from prefinput import collage, objectives
-from prefinput.netdefs import loading, modelcheck
-from prefinput.registry import fetching
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, print_settings, run
 from prefinput.errors import UserError
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
 from prefinput.image import read_rgb, save_image
+from prefinput.netdefs import loading, modelcheck
+from prefinput.registry import fetching
 from prefinput.results import Frame, Result
 from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_code_layers, check_covers, check_finite, \
     check_unit, encode, input_blob, read_bounds, read_image_for, schedule

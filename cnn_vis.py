@@ -20,20 +20,20 @@ os.environ.setdefault('GLOG_minloglevel', '2')  # quiet Caffe: a mistake stays o
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
+from cnnvis.gradients import amplify_layer, amplify_neuron, cnn_grads, rmsprop
+from cnnvis.output import PixelHistory, print_progress, pyplot, save_raw, show_image
+from cnnvis.pixels import img_to_uint, load_initial_image, noise_image, resize_img
+from cnnvis.regularisers import p_norm, scaled_tv_norm
+from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
 from harness import figures
 from prefinput import objectives
-from prefinput.netdefs import loading, modelcheck
-from prefinput.registry import catalogue, fetching
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, run
 from prefinput.environment import setting
 from prefinput.errors import UserError
-from cnnvis.regularisers import (amplify_layer, amplify_neuron, cnn_grads, img_to_uint,
-                                 load_initial_image, noise_image, p_norm, resize_img, rmsprop,
-                                 scaled_tv_norm)
-from cnnvis.output import PixelHistory, print_progress, pyplot, save_raw, show_image
-from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
 from prefinput.files import check_output_file, clean_stale
 from prefinput.image import MAX_PIXELS, imread, imsave, read_rgb, writable_extensions
+from prefinput.netdefs import loading, modelcheck
+from prefinput.registry import catalogue, fetching
 from prefinput.steps import check_finite, image_size, input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')

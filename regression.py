@@ -11,8 +11,8 @@ threshold.
 import os
 os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose prints
 
-from prefinput.cli import run
 from harness.scoring import main
+from prefinput.cli import run
 
 if __name__ == "__main__":
     run(main)

@@ -16,10 +16,10 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from ppgn import options as ppgn
-from prefinput.netdefs import loading
+from ppgn import chains, masks
 from prefinput.cli import run
 from prefinput.errors import UserError
+from prefinput.netdefs import loading
 from prefinput.results import Frame, Result
 from prefinput.steps import centre_crop, check_finite, image_size, input_blob, normalised_step, schedule
 
@@ -47,7 +47,7 @@ class Sampler:
         # Crop the generator's image (256x256) to the encoder's input (227x227)
         cropped_x = x[centre_crop(x.shape, image_size(encoder))]
         if inpainting is not None:
-            cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
+            cropped_x = masks.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
 
         # no further than the code's last writer (its ReLU): the rest is unused
         encoder.forward(**{input_blob(encoder): cropped_x}, end=loading.layer_of(encoder, code_layer, last=True))
@@ -63,8 +63,8 @@ class Sampler:
                  chain=None, reset_every=0, save_every=1, code_layer='fc6'):
         """Run the chain: `n_iters` + 1 steps on each condition in turn.
         Returns the last sample (1x3xHxW, BGR) and the kept samples, a list
-        of ppgn.Sample (image, file name, label, unit), each written by
-        `chain` (a ppgn.Chain; needed when save_every > 0) as it is kept."""
+        of chains.Sample (image, file name, label, unit), each written by
+        `chain` (a chains.Chain; needed when save_every > 0) as it is kept."""
         # the condition net's view of the generator's image
         inside = centre_crop(image_generator.blobs[gen_out_layer].data.shape, image_size(condition_net))
 
@@ -94,7 +94,7 @@ class Sampler:
             cropped_x = x[inside]
             cropped_x_copy = cropped_x.copy()
             if inpainting is not None:
-                cropped_x = ppgn.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
+                cropped_x = masks.apply_mask(img=cropped_x, mask=inpainting['mask'], context=inpainting['image'])
 
             # d log p(y|x) / dx through the condition net ...
             d_condition_x, prob, info = self.forward_backward_from_x_to_condition(
@@ -172,7 +172,7 @@ def save_results(args, filename, shown, last_sample, samples, unit=None, objecti
     """The final image `shown` and (--save_raw) the arrays, written as the
     original named them (the kept samples were written as made); returns the Result the example
     driver reads (`unit`: the condition the final image was made under; `objective`: its sum of units)."""
-    ppgn.save_results(filename, shown, last_sample, samples, raw_settings=vars(args) if args.save_raw else None)
+    chains.save_results(filename, shown, last_sample, samples, raw_settings=vars(args) if args.save_raw else None)
     return Result(filename, unit, None, [Frame(sample.file, sample.unit) for sample in samples], objective)
 
 

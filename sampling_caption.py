@@ -15,12 +15,12 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from ppgn import options as ppgn
-from prefinput.netdefs import loading
-from prefinput.registry import fetching
+from ppgn import chains, codes, options
 from prefinput.cli import add_setting_flags, print_settings, run
 from prefinput.errors import UserError
 from prefinput.files import hold_output_folder
+from prefinput.netdefs import loading
+from prefinput.registry import fetching
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
 
@@ -99,11 +99,11 @@ def words_to_numbers(vocab_file, words):
 
 
 def parse_args(argv=None):
-    parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
+    parser = options.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--sentence', metavar='w', type=str, default="", nargs='?',
                         help='Sentence to condition on, words joined by _')
     add_setting_flags(parser, ['captioner_definition', 'vocab_file'])
-    args = ppgn.parse(parser, argv)
+    args = options.parse(parser, argv)
     if not args.sentence:
         raise UserError("--sentence is required: words joined by _, e.g. a_red_car_on_a_road")
     return args
@@ -111,8 +111,8 @@ def parse_args(argv=None):
 
 def needed_files(args):
     return [args.net_definition, args.net_weights, args.captioner_definition, args.vocab_file] + \
-        ppgn.image_net_files(args.encoder_definition, args.encoder_weights, args.generator_definition,
-                             args.generator_weights, args.init_file, args.mean_file_mat)
+        options.image_net_files(args.encoder_definition, args.encoder_weights, args.generator_definition,
+                                args.generator_weights, args.init_file, args.mean_file_mat)
 
 
 def load_nets(args):
@@ -121,10 +121,10 @@ def load_nets(args):
     fetching.require(needed_files(args), offline=args.offline)
     net = loading.load(args.net_definition, args.net_weights)
     lstm = loading.load(args.captioner_definition, args.net_weights)
-    encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
-                                              args.generator_definition, args.generator_weights,
-                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer,
-                                              init_file=args.init_file)
+    encoder, generator = codes.load_image_nets(args.encoder_definition, args.encoder_weights,
+                                               args.generator_definition, args.generator_weights,
+                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
+                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
     caption_condition(args, net, lstm)
     return net, lstm, encoder, generator
@@ -150,13 +150,13 @@ def sample(args, loaded):
 
     np.random.seed(args.seed)
     if args.init_file:
-        start_code, _ = ppgn.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat)
+        start_code, _ = codes.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat)
         print("Loaded start code: ", start_code.shape)
     else:
-        start_code = ppgn.random_code(generator, args.gen_in_layer)
+        start_code = codes.random_code(generator, args.gen_in_layer)
 
     sampler = CaptionConditionalSampler(lstm)
-    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
+    with chains.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
         output_image, list_samples = sampler.sampling(
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, chain=chain, **sampling_settings(args))

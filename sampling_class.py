@@ -15,13 +15,13 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from ppgn import options as ppgn
+from ppgn import chains, codes, masks, options
 from prefinput import objectives
-from prefinput.netdefs import loading
-from prefinput.registry import fetching
 from prefinput.cli import FiniteFloat, add_setting_flags, check_labels, print_settings, run
 from prefinput.errors import UserError
 from prefinput.files import check_name, check_regular_file, hold_output_folder
+from prefinput.netdefs import loading
+from prefinput.registry import fetching
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
 
@@ -127,7 +127,7 @@ def read_class_names(synset_file):
 
 
 def parse_args(argv=None):
-    parser = ppgn.sampling_parser(__doc__.split("\n\n")[0])
+    parser = options.sampling_parser(__doc__.split("\n\n")[0])
     parser.add_argument('--units', '--unit', metavar='units', type=str,
                         help="units to condition on, one after another, e.g. 945 or 946_629")
     parser.add_argument('--objective', nargs='+', metavar='SUM',
@@ -139,7 +139,7 @@ def parse_args(argv=None):
     parser.add_argument('--list_blobs', action='store_true',
                         help="print the condition net's blobs (what --act_layer and --objective name) with their "
                              "shapes, and exit")
-    args = ppgn.parse(parser, argv)
+    args = options.parse(parser, argv)
     if args.list_blobs:
         return args
     if not args.units and not args.objective:
@@ -155,7 +155,7 @@ def parse_args(argv=None):
 
 
 def needed_files(args):
-    return [args.net_definition, args.net_weights] + ppgn.image_net_files(
+    return [args.net_definition, args.net_weights] + options.image_net_files(
         args.encoder_definition, args.encoder_weights, args.generator_definition, args.generator_weights,
         args.init_file, args.mean_file_mat)
 
@@ -168,10 +168,10 @@ def load_nets(args):
         if args.objective else [args.act_layer]
     net = loading.load(args.net_definition, args.net_weights, weight_gradients=False,
                        **loading.layer_outputs(args.net_definition, names))
-    encoder, generator = ppgn.load_image_nets(args.encoder_definition, args.encoder_weights,
-                                              args.generator_definition, args.generator_weights,
-                                              args.gen_in_layer, args.gen_out_layer, args.opt_layer,
-                                              init_file=args.init_file)
+    encoder, generator = codes.load_image_nets(args.encoder_definition, args.encoder_weights,
+                                               args.generator_definition, args.generator_weights,
+                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
+                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
     parse_conditions(args, net)
     return net, encoder, generator
@@ -225,14 +225,14 @@ def parse_conditions(args, net):
 def start_from(args, encoder, generator):
     """The start code, and the inpainting settings when --epsilon4 > 0."""
     if not args.init_file:
-        start_code = ppgn.random_code(generator, args.gen_in_layer)
+        start_code = codes.random_code(generator, args.gen_in_layer)
         print(">>", np.min(start_code), np.max(start_code))
         return start_code, None
 
     mask = neg = None
     if args.epsilon4 > 0:
-        mask, neg = ppgn.get_mask((3,) + tuple(image_size(encoder)))
-    start_code, start_image = ppgn.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat, mask=neg)
+        mask, neg = masks.get_mask((3,) + tuple(image_size(encoder)))
+    start_code, start_image = codes.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat, mask=neg)
     print("Loaded init code: ", start_code.shape)
     if args.epsilon4 <= 0:
         return start_code, None
@@ -261,12 +261,12 @@ def sample(args, loaded):
     np.random.seed(args.seed)
     start_code, inpainting = start_from(args, encoder, generator)
 
-    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
+    with chains.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:
         output_image, list_samples = sampler.sampling(
             condition_net=net, image_encoder=encoder, image_generator=generator, start_code=start_code,
             conditions=conditions, inpainting=inpainting, chain=chain, **sampling_settings(args))
 
-        shown = output_image if inpainting is None else ppgn.stitch(inpainting["image"], output_image)
+        shown = output_image if inpainting is None else masks.stitch(inpainting["image"], output_image)
         return save_results(args, filename, shown, output_image, list_samples, conditions[-1]["unit"],
                             objectives.unit_and_text(conditions[-1]["objective"])[1] if args.objective else None)
 

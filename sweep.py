@@ -36,8 +36,8 @@ import threading
 import time
 
 from harness import gallery
-from prefinput import cpu
 from harness import grid
+from prefinput import cpu
 from prefinput.cli import run
 from prefinput.errors import UserError
 from prefinput.files import clean_stale, hold_output_folder

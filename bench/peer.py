@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prefinput.netdefs import prototxt
 from prefinput.errors import UserError
+from prefinput.netdefs import prototxt
 from prefinput.steps import centre_crop, schedule
 
 

@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 
-from prefinput.netdefs import prototxt
 from prefinput.errors import UserError
 from prefinput.files import atomic_path
+from prefinput.netdefs import prototxt
 
 # Standard deviation each layer's output is scaled to: hidden layers 1; the
 # generator's image about the +-120 range act_max clips to; the classifier's

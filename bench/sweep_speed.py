@@ -30,8 +30,8 @@ sys.path[:0] = [str(REPO)]
 
 from bench import measure, random_nets  # noqa: E402
 from bench.run import SWEEP  # noqa: E402
-from prefinput.netdefs import prototxt  # noqa: E402
 from prefinput.cli import add_setting_flags, run  # noqa: E402
+from prefinput.netdefs import prototxt  # noqa: E402
 
 PINNED = {"OPENBLAS_NUM_THREADS": "1"}  # one thread a process, as the sweep's workers run
 

@@ -24,9 +24,9 @@ import random  # noqa: E402
 
 from harness import figures  # noqa: E402
 from prefinput import collage, objectives  # noqa: E402
-from prefinput.registry import fetching  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
+from prefinput.registry import fetching  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
 
 PROGRAMS = ("act_max", "sampling_class", "sampling_caption")

@@ -16,10 +16,10 @@ import re
 import wand.version
 from wand.image import Image
 
+from harness.scoring import parse_layout, save_manifest
 from prefinput import collage, objectives
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_output_file
-from harness.scoring import parse_layout, save_manifest
 
 # conv5 receptive field at a 227x227 input (PPGN scripts 3 and 4: convert -crop 163x163+32+32)
 RF_SIZE, RF_OFFSET, RF_IMAGE = 163, 32, 227

@@ -11,9 +11,9 @@ import json
 import math
 import os
 
+from harness.figures import label_of, read_labels
 from prefinput import collage, objectives
 from prefinput.environment import setting
-from harness.figures import label_of, read_labels
 from prefinput.files import atomic_path
 
 PAGE = "index.html"

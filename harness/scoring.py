@@ -31,14 +31,14 @@ from skimage.feature import match_template
 from skimage.metrics import structural_similarity
 
 from prefinput import collage
-from prefinput.netdefs import loading
-from prefinput.registry import fetching
-from prefinput.collage import parse_tile
 from prefinput.cli import ArgumentParser, FiniteFloat
+from prefinput.collage import parse_tile
 from prefinput.environment import setting
 from prefinput.errors import UserError
 from prefinput.files import atomic_path
 from prefinput.image import imread, imresize
+from prefinput.netdefs import loading
+from prefinput.registry import fetching
 from prefinput.steps import input_blob, unit_values
 
 # `floor`: the best SSIM a blank picture (the published panel's mean colour) or

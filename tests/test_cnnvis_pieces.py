@@ -5,8 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from cnnvis import regularisers as cnnvis
-from cnnvis import tiling
+from cnnvis import gradients, pixels, regularisers, tiling
 from cnnvis.output import PixelHistory
 
 
@@ -85,17 +84,17 @@ def test_size_sequences_geometric_and_linear():
 
 def test_p_norm_gradient_matches_finite_differences():
     x = np.random.RandomState(0).randn(1, 3, 4, 5) * 3
-    loss, grad = cnnvis.p_norm(x, p=6.0, scale=2.0)
+    loss, grad = regularisers.p_norm(x, p=6.0, scale=2.0)
     assert loss == pytest.approx((np.abs(x / 2.0) ** 6).sum())
-    numeric = finite_difference_gradient(lambda v: cnnvis.p_norm(v, p=6.0, scale=2.0)[0], x)
+    numeric = finite_difference_gradient(lambda v: regularisers.p_norm(v, p=6.0, scale=2.0)[0], x)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("beta", [2.0, 2.5])
 def test_naive_tv_norm_gradient_matches_finite_differences(beta):
     x = np.random.RandomState(1).randn(1, 3, 6, 7) * 5
-    loss, grad = cnnvis.tv_norm(x, beta=beta, operator='naive')
-    numeric = finite_difference_gradient(lambda v: cnnvis.tv_norm(v, beta=beta, operator='naive')[0], x)
+    loss, grad = regularisers.tv_norm(x, beta=beta, operator='naive')
+    numeric = finite_difference_gradient(lambda v: regularisers.tv_norm(v, beta=beta, operator='naive')[0], x)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
 
 
@@ -104,8 +103,8 @@ def test_tv_norm_is_small_on_flat_images_and_penalises_edges(operator):
     flat = np.full((1, 3, 8, 8), 7.0)
     edge = flat.copy()
     edge[:, :, :, 4:] += 10
-    flat_loss, flat_grad = cnnvis.tv_norm(flat, beta=2.0, operator=operator)
-    edge_loss, edge_grad = cnnvis.tv_norm(edge, beta=2.0, operator=operator)
+    flat_loss, flat_grad = regularisers.tv_norm(flat, beta=2.0, operator=operator)
+    edge_loss, edge_grad = regularisers.tv_norm(edge, beta=2.0, operator=operator)
     border = 1 if operator == 'naive' else 2
     # Flat: every squared difference is clamped to 1e-3, and nothing moves.
     assert flat_loss == pytest.approx(3 * (8 - border) ** 2 * 1e-3)
@@ -116,26 +115,26 @@ def test_tv_norm_is_small_on_flat_images_and_penalises_edges(operator):
 
 def test_tv_operators_differ():
     x = np.random.RandomState(2).randn(1, 3, 8, 8)
-    grads = [cnnvis.tv_norm(x, operator=op)[1] for op in ('naive', 'sobel', 'sobel_squish')]
+    grads = [regularisers.tv_norm(x, operator=op)[1] for op in ('naive', 'sobel', 'sobel_squish')]
     assert not np.allclose(grads[0], grads[1]) and not np.allclose(grads[1], grads[2])
     with pytest.raises(ValueError, match='operator'):
-        cnnvis.tv_norm(x, operator='prewitt')
+        regularisers.tv_norm(x, operator='prewitt')
 
 
 def test_scaled_tv_norm_is_the_tv_norm_of_the_scaled_image():
     x = np.random.RandomState(3).randn(1, 3, 5, 5)
-    loss, grad = cnnvis.scaled_tv_norm(x, 4.0, 2.5, 'naive')
-    loss_of_scaled, grad_of_scaled = cnnvis.tv_norm(x / 4.0, beta=2.5)
+    loss, grad = regularisers.scaled_tv_norm(x, 4.0, 2.5, 'naive')
+    loss_of_scaled, grad_of_scaled = regularisers.tv_norm(x / 4.0, beta=2.5)
     assert loss == loss_of_scaled
     np.testing.assert_array_equal(grad, grad_of_scaled / 4.0)
 
 
 def test_rmsprop_normalises_the_step_and_keeps_a_running_cache():
     dx = np.array([4.0, -0.5, 0.0])
-    step, cache = cnnvis.rmsprop(dx, decay_rate=0.75)
+    step, cache = gradients.rmsprop(dx, decay_rate=0.75)
     np.testing.assert_allclose(cache, 0.25 * dx ** 2)
     np.testing.assert_allclose(step, [-2.0, 2.0, 0.0], atol=1e-6)
-    step2, cache2 = cnnvis.rmsprop(dx, cache=cache, decay_rate=0.75)
+    step2, cache2 = gradients.rmsprop(dx, cache=cache, decay_rate=0.75)
     np.testing.assert_allclose(cache2, 0.75 * cache + 0.25 * dx ** 2)
 
 
@@ -149,13 +148,13 @@ class FakeBlob:
 
 def test_amplify_layer_pushes_every_activation_further_out():
     blob = FakeBlob(np.array([[-8.0, -1.0, 0.0, 2.0, 10.0]]))
-    cnnvis.amplify_layer(l1_weight=1.0, l2_weight=0.5, grad_clip=5.0)(blob)
+    gradients.amplify_layer(l1_weight=1.0, l2_weight=0.5, grad_clip=5.0)(blob)
     np.testing.assert_array_equal(blob.diff, [[-8 + 2.5, -1 + 0.5, 0, -2 - 1, -10 - 2.5]])
 
 
 def test_amplify_neuron_sets_one_channel():
     blob = FakeBlob(np.ones((2, 4, 3, 3)))
-    cnnvis.amplify_neuron(2)(blob)
+    gradients.amplify_neuron(2)(blob)
     assert (blob.diff[:, 2] == -1).all()
     assert (np.delete(blob.diff, 2, axis=1) == 0).all()
 
@@ -164,38 +163,38 @@ def test_amplify_neuron_sets_one_channel():
 
 def test_uint_to_img_and_back_without_a_mean_is_the_identity():
     picture = np.random.RandomState(4).randint(0, 256, (5, 7, 3)).astype(np.uint8)
-    img = cnnvis.uint_to_img(picture)
+    img = pixels.uint_to_img(picture)
     assert img.shape == (1, 3, 5, 7) and img.dtype == np.float64
     np.testing.assert_array_equal(img[0, 0], picture[:, :, 2])  # BGR
-    np.testing.assert_array_equal(cnnvis.img_to_uint(img), picture)
+    np.testing.assert_array_equal(pixels.img_to_uint(img), picture)
 
 
 def test_img_to_uint_puts_the_mean_colour_back_clips_or_rescales():
     mean = np.full((3, 4, 4), 100.0)
     img = np.zeros((1, 3, 2, 2))
     img[0, :, 0, 0] = 200.0
-    picture = cnnvis.img_to_uint(img, mean)
+    picture = pixels.img_to_uint(img, mean)
     assert picture[1, 1].tolist() == [100, 100, 100] and picture[0, 0].tolist() == [255, 255, 255]
-    rescaled = cnnvis.img_to_uint(img, mean, rescale=True)
+    rescaled = pixels.img_to_uint(img, mean, rescale=True)
     assert rescaled[1, 1].tolist() == [0, 0, 0] and rescaled[0, 0].tolist() == [255, 255, 255]
 
 
 def test_noise_image_follows_the_seed_and_the_blur_smooths_it():
     mean = np.full((3, 8, 8), 120.0)
     np.random.seed(5)
-    first = cnnvis.noise_image(3, (30, 40), mean, 10.0, 0.0)
+    first = pixels.noise_image(3, (30, 40), mean, 10.0, 0.0)
     np.random.seed(5)
-    again = cnnvis.noise_image(3, (30, 40), mean, 10.0, 0.0)
+    again = pixels.noise_image(3, (30, 40), mean, 10.0, 0.0)
     np.random.seed(5)
-    blurred = cnnvis.noise_image(3, (30, 40), mean, 10.0, 2.0)
+    blurred = pixels.noise_image(3, (30, 40), mean, 10.0, 2.0)
     assert first.shape == (1, 3, 30, 40)
     np.testing.assert_array_equal(first, again)
     assert blurred.std() < first.std() / 2
 
 
 def test_resize_img_gives_the_new_size():
-    img = cnnvis.uint_to_img(np.random.RandomState(6).randint(0, 256, (20, 30, 3)).astype(np.uint8))
-    assert cnnvis.resize_img(img, (25, 35)).shape == (1, 3, 25, 35)
+    img = pixels.uint_to_img(np.random.RandomState(6).randint(0, 256, (20, 30, 3)).astype(np.uint8))
+    assert pixels.resize_img(img, (25, 35)).shape == (1, 3, 25, 35)
 
 
 def test_pixel_history_traces_only_pixels_inside_small_images():

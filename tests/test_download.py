@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from prefinput.registry import catalogue, command, download, fetching
 from prefinput.errors import UserError
+from prefinput.registry import catalogue, command, download, fetching
 
 
 def serving(loopback, folder):
@@ -401,7 +401,7 @@ def test_a_file_matching_only_one_of_its_checksums_is_refused(served, nets, wron
                  sha256(b"other") if wrong == "sha256" else sha256(BODY))
     with pytest.raises(UserError, match=f"checksum mismatch: {wrong} "):
         fetching.fetch(catalogue.Model("demo", "", "", (catalogue.File("demo/w.bin", (url,), None, checksums),)),
-                        root=nets, progress=False)
+                       root=nets, progress=False)
     assert not os.path.exists(os.path.join(nets, "demo/w.bin"))
 
 

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("caffe", reason="pycaffe is not importable (run make setup)")
 
-from prefinput.netdefs import loading, modelcheck, prototxt  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
+from prefinput.netdefs import loading, modelcheck, prototxt  # noqa: E402
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import settings
-from prefinput.registry import catalogue, command, download, fetching
 from prefinput.errors import UserError
+from prefinput.registry import catalogue, command, download, fetching
 
 ALL_FILES = [(m, f) for m in catalogue.MODELS for f in m.files]
 

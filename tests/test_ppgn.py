@@ -14,7 +14,7 @@ import scipy.io
 
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 import sampling_class  # noqa: E402  (needs caffe)
-from ppgn import options as ppgn  # noqa: E402
+from ppgn import chains, codes, masks  # noqa: E402
 from prefinput import image  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
 from prefinput.steps import read_image_for  # noqa: E402
@@ -137,7 +137,7 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
     sampler = Recorder(args.synset_file)
     np.random.seed(0)
     net, encoder, generator = nets
-    with ppgn.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as kept:
+    with chains.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as kept:
         _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
                                       3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
                                       chain=kept)
@@ -197,7 +197,7 @@ def test_zero_gradient_stops_the_chain(nets, net_flags, tmp_path, capsys):
 def test_mask_hole_scales_with_the_image():
     for size, hole in ((227, 100), (27, 11)):
         np.random.seed(3)
-        mask, neg = ppgn.get_mask((3, size, size))
+        mask, neg = masks.get_mask((3, size, size))
         rng = np.random.RandomState(3)
         left, top = rng.randint(0, size - hole), rng.randint(0, size - hole)
         expected = np.zeros((3, size, size))
@@ -211,8 +211,8 @@ def test_inpainting_keeps_the_context_and_stitches(nets, net_flags, data_files, 
                                 "--seed", "2", "--lr_end", "1e-32")
     _, encoder, _ = nets
     np.random.seed(2)
-    mask, neg = ppgn.get_mask((3, 27, 27))
-    _, context = ppgn.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"], mask=neg)
+    mask, neg = masks.get_mask((3, 27, 27))
+    _, context = codes.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"], mask=neg)
     last = raw["image"][0]
     assert np.array_equal(last * neg, context[0])  # outside the hole: the real image
     assert (last * mask).any()                     # inside it: the generator's
@@ -230,7 +230,7 @@ def test_init_file_is_read_as_the_encoder_sees_it(nets, data_files):
 
 def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, tmp_path):
     _, encoder, generator = nets
-    code, _ = ppgn.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"])
+    code, _ = codes.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"])
     generator.forward(feat=code)
     expected = generator.blobs["deconv0"].data[:, :, 2:29, 2:29].copy()
     _, _, raw = chain(nets, net_flags, tmp_path, "--units", "6", "--n_iters", "2",

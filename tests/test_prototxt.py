@@ -13,8 +13,8 @@ from caffe import layers as L  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
-from prefinput.netdefs import loading, prototxt  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
+from prefinput.netdefs import loading, prototxt  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 GAUSSIAN = dict(type="gaussian", std=0.5)

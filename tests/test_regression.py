@@ -13,9 +13,9 @@ import pytest
 
 from harness import figures, scoring
 from prefinput import collage
-from prefinput.netdefs import loading
 from prefinput.errors import UserError
 from prefinput.image import imread, imsave
+from prefinput.netdefs import loading
 
 UNITS = [1, 2, 3, 4, 5]
 

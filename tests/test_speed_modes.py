@@ -12,7 +12,7 @@ caffe = pytest.importorskip("caffe", reason="pycaffe is not importable (run make
 from caffe import layers as L  # noqa: E402
 
 from bench import measure, original  # noqa: E402
-from ppgn import options as ppgn  # noqa: E402
+from ppgn import chains  # noqa: E402
 from prefinput.netdefs import loading, prototxt  # noqa: E402
 
 GAUSSIAN = dict(type="gaussian", std=0.5)
@@ -143,7 +143,7 @@ def test_the_benchmarks_original_ppgn_loop_equals_the_sampler_exactly(tmp_path, 
         np.random.seed(0)
         theirs, their_samples = original.ppgn(*theirs_nets, start, 3, 7, **settings)
         np.random.seed(0)
-        with ppgn.kept_samples(str(tmp_path), save_every=1, write_labels=False, keep_images=True) as chain:
+        with chains.kept_samples(str(tmp_path), save_every=1, write_labels=False, keep_images=True) as chain:
             ours, our_samples = ClassConditionalSampler(str(synsets)).sampling(
                 *ours_nets, "feat", "deconv0", start, 3, threshold=-1.0, layer="fc8",
                 conditions=[{"unit": 7, "xy": 0}], chain=chain, **settings)

@@ -35,12 +35,12 @@ from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from harness import figures  # noqa: E402
 from prefinput import objectives  # noqa: E402
-from prefinput.netdefs import loading, modelcheck  # noqa: E402
-from prefinput.registry import catalogue, fetching  # noqa: E402
 from prefinput.cli import ArgumentParser  # noqa: E402
 from prefinput.environment import setting  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
+from prefinput.netdefs import loading, modelcheck  # noqa: E402
+from prefinput.registry import catalogue, fetching  # noqa: E402
 from prefinput.steps import input_blob, read_bounds  # noqa: E402
 
 # the registry's copies of the original's nets: force_backward on, ReLUs out of place

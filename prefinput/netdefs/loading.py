@@ -14,9 +14,9 @@ import functools
 
 import numpy as np
 
-from prefinput.netdefs import modelcheck, prototxt
 from prefinput.environment import setting, truthy
 from prefinput.errors import UserError
+from prefinput.netdefs import modelcheck, prototxt
 from prefinput.steps import check_image_input
 
 # caffe.Classifier's mean (BGR), as the original programs built their classifiers
