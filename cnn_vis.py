@@ -25,7 +25,7 @@ from cnnvis.output import PixelHistory, print_progress, pyplot, save_raw, show_i
 from cnnvis.pixels import img_to_uint, load_initial_image, noise_image, resize_img
 from cnnvis.regularisers import p_norm, scaled_tv_norm
 from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
-from harness import figures
+from harness import manifests
 from prefinput import objectives
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, run
 from prefinput.environment import setting
@@ -352,8 +352,8 @@ def main(argv=None):
     # what regression.py needs to put it beside the gallery picture it remakes
     # the unit it raises (a sum of units: its text, which regression.py never pairs)
     unit = args.objective or (args.target_neuron if args.image_type == 'amplify_neuron' else None)
-    figures.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
-                                   published=figures.published_cnnvis(args.output_file))
+    manifests.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
+                                     published=manifests.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
 

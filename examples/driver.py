@@ -22,7 +22,7 @@ sys.path.insert(0, ROOT)  # the programs are top-level scripts
 import importlib  # noqa: E402
 import random  # noqa: E402
 
-from harness import figures  # noqa: E402
+from harness import figures, manifests  # noqa: E402
 from prefinput import collage, objectives  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
@@ -189,8 +189,8 @@ def make_collage(options, args, size, results):
     collage.montage(panels, folder_made(options.collage), tile=tile)
     # a collage with a sum of units in it remakes no published picture
     published = {"published": None} if any(isinstance(unit, str) for unit in units) else {}
-    figures.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
-                           layer=args.act_layer, xy=args.xy, **published)
+    manifests.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
+                             layer=args.act_layer, xy=args.xy, **published)
     # The original scripts' last words (the scripts now end by exec'ing this)
     if options.frames:
         print(f"Intermediate results: {options.collage}")
@@ -215,10 +215,10 @@ def make_chain(options, args, size, result, chain):
     if options.chain_size:
         picked = picked[:options.chain_size]
     tile = figures.rows_montage([s.file for s in picked], folder_made(chain), figures.CHAIN_COLUMNS)
-    figures.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
-                           size, offset,
-                           net=scored_net(args), layer=args.act_layer, xy=args.xy,
-                           published=figures.published_ppgn(options.example))
+    manifests.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
+                             size, offset,
+                             net=scored_net(args), layer=args.act_layer, xy=args.xy,
+                             published=manifests.published_ppgn(options.example))
     print(os.path.abspath(chain))
     if options.gif:
         figures.write_gif([s.file for s in samples], chain + ".gif")
@@ -234,9 +234,9 @@ def make_sheet(options, args, size, results):
     panel_size, act_region = size, None
     if getattr(args, "epsilon4", 0) > 0:  # inpainting: masked image | filled one; the net scores the filled one
         panel_size, act_region = (size[0], 2 * size[1] + 1), [0, size[1] + 1, size[0], size[1]]
-    figures.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
-                           net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
-                           published=figures.published_ppgn(options.example))
+    manifests.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
+                             net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
+                             published=manifests.published_ppgn(options.example))
     print(os.path.abspath(options.sheet))
 
 

@@ -1,6 +1,6 @@
 """The example scripts' pictures, made from the files the programs return:
 labels, crops, collages, chains of samples, GIFs and sample sheets through
-Wand (once shell commands), and the manifests regression.py reads.
+Wand (once shell commands); their manifests are harness/manifests.py's.
 
     label_of(643, "synset", read_labels(path))     -> "pickelhaube"
     crop_receptive_field(path)                      convert f -crop 163x163+32+32 +repage f (scaled)
@@ -10,13 +10,9 @@ Wand (once shell commands), and the manifests regression.py reads.
 examples/driver.py runs a program and calls these; nothing here finds files
 by globbing a folder, so stale files of an earlier run never get in.
 """
-import os
-import re
-
 import wand.version
 from wand.image import Image
 
-from harness.scoring import parse_layout, save_manifest
 from prefinput import collage, objectives
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_output_file
@@ -25,23 +21,6 @@ from prefinput.files import atomic_path, check_output_file
 RF_SIZE, RF_OFFSET, RF_IMAGE = 163, 32, 227
 CHAIN_COLUMNS = 10  # montage -tile 10x
 GIF_DELAY = 5       # convert -delay 5 (hundredths of a second)
-
-# The figures of the PPGN README that its examples remake, under the
-# registry's data/examples/: example number -> (picture, how its panels pair
-# with ours (see harness/scoring.py), what it shows).  Example 2 was
-# published only as GIFs.  (DGN-AM's examples remake synthesizing/<collage>.)
-PUBLISHED_PPGN = {
-    1: ("ppgn/example1.jpg", "grid:10x4", "class 13 (junco): the first 40 samples of a chain"),
-    3: ("ppgn/hidden_faces.jpg", "any:10x3", "conv5 unit 196 of CaffeNet (faces): 30 samples picked at random"),
-    4: ("ppgn/hidden_food.jpg", "any:10x3", "conv5 unit 182 of AlexNet on Places205 (food): 30 random samples"),
-    5: ("ppgn/a_church_steeple_that_has_a_clock_on_it.jpg", "grid:3x1", "the caption in its name, seeds 0-2"),
-    6: ("ppgn/example6.jpg", "grid:10x3", "class 980 (volcano) from volcano.jpg: the first 30 samples"),
-    7: ("ppgn/example7.jpg", "grid:5x2", "class 980 (volcano): holes filled in, seeds 0-9"),
-}
-
-
-# cnn-vis's gallery pictures the registry holds (data/examples/cnn-vis/exampleN.png)
-CNNVIS_PUBLISHED = range(5, 14)
 
 
 # --- labels -----------------------------------------------------------------
@@ -124,61 +103,3 @@ def write_gif(paths, out):
         animation.format = 'gif'
         with atomic_path(out) as temporary:
             animation.save(filename=temporary)
-
-
-# --- the manifests regression.py reads ------------------------------------------
-
-def published_ppgn(example):
-    """The manifest's entry for the published picture of PPGN `example` (None if there is none)."""
-    if example not in PUBLISHED_PPGN:
-        return None
-    image, layout, shows = PUBLISHED_PPGN[example]
-    return {"image": image, **parse_layout(layout), "shows": shows}
-
-
-def published_cnnvis(picture):
-    """The manifest's entry for the cnn-vis gallery picture an example's
-    output `picture` (exampleN.png) remakes, None for any other name."""
-    match = re.fullmatch(r"example(\d+)\.png", os.path.basename(picture))
-    if not match or int(match.group(1)) not in CNNVIS_PUBLISHED:
-        return None
-    return {"image": "cnn-vis/" + match.group(0), "layout": "whole",
-            "shows": f"cnn-vis gallery example {match.group(1)}"}
-
-
-def write_picture_manifest(picture, unit, size, **published):
-    """The manifest of a one-picture result (cnn-vis, cnnpref): the whole
-    `picture` (`size` = (height, width)) is the one panel, not scored on a
-    net; `published=` as in write_manifest."""
-    return write_manifest(picture, (1, 1), [picture], [unit], size, **published)
-
-
-def write_manifest(picture, tile, panels, units, panel_size, panel_offset=(0, 0), net=None, layer=None, xy=0,
-                   act_region=None, **published):
-    """Beside `picture` (a montage of the `panels` files, `tile` = (columns,
-    rows)): what regression.py needs to pair and score the panels (the top
-    centre `panel_size` of each file, at `panel_offset` in the input of `net`
-    = (definition, weights), whose blob `layer` has the units; no net: not
-    scored).  `published=` names the published picture it remakes (None:
-    there is none; not given: synthesizing/<picture's name>)."""
-    definition, weights = (os.path.abspath(path) for path in net) if net else (None, None)
-    return save_manifest(picture, {
-        "tile": list(tile),
-        **published,
-        "net_definition": definition,
-        "net_weights": weights,
-        "layer": layer if net else None,
-        "xy": xy,
-        "panel_size": [int(n) for n in panel_size],
-        "panel_offset": [int(n) for n in panel_offset],
-        "act_region": act_region,
-        "panels": [panel_entry(path, unit) for path, unit in zip(panels, units)],
-    })
-
-
-def panel_entry(path, unit):
-    """A manifest's panel: its file and unit; a sum of units (an objective's
-    text, a str) as "objective", with no unit: no published picture shows it."""
-    if isinstance(unit, str):
-        return {"file": path, "unit": None, "objective": unit}
-    return {"file": path, "unit": None if unit is None else int(unit)}

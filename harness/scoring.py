@@ -19,9 +19,6 @@ How the published picture's panels are paired with ours (its "layout"):
   whole     the correspondence is unknown: our whole picture with the
             published one resized to its size
 """
-import argparse
-import json
-import math
 import os
 import tempfile
 from collections import namedtuple
@@ -30,12 +27,11 @@ import numpy as np
 from skimage.feature import match_template
 from skimage.metrics import structural_similarity
 
+from harness.manifests import load_manifest, parse_layout, published_of
 from prefinput import collage
 from prefinput.cli import ArgumentParser, FiniteFloat
-from prefinput.collage import parse_tile
 from prefinput.environment import setting
 from prefinput.errors import UserError
-from prefinput.files import atomic_path
 from prefinput.image import imread, imresize
 from prefinput.netdefs import loading
 from prefinput.registry import fetching
@@ -62,58 +58,6 @@ PUBLISHED_UNITS = {
     "ppgn/example6.jpg": [980] * 30,
     "ppgn/example7.jpg": [980] * 10,
 }
-
-
-# --- manifests ------------------------------------------------------------
-
-def save_manifest(picture_path, manifest):
-    """Write `manifest` (panel files as paths) to <picture minus extension>.json
-    beside the picture, the panel files relative to it."""
-    folder = os.path.dirname(os.path.abspath(picture_path))
-    panels = [dict(panel, file=os.path.relpath(os.path.abspath(panel["file"]), folder))
-              for panel in manifest["panels"]]
-    path = os.path.splitext(os.path.abspath(picture_path))[0] + ".json"
-    with atomic_path(path) as temporary, open(temporary, "w") as f:
-        json.dump({"collage": os.path.basename(picture_path), **manifest, "panels": panels}, f, indent=1)
-    return path
-
-
-def load_manifest(picture_path):
-    """The manifest beside a picture, its panel files made absolute."""
-    path = os.path.splitext(picture_path)[0] + ".json"
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except OSError:
-        raise UserError(f"{path} not found: run the example script that makes {picture_path} first") from None
-    folder = os.path.dirname(os.path.abspath(path))
-    for panel in manifest["panels"]:
-        panel["file"] = os.path.join(folder, panel["file"])
-    return manifest
-
-
-def published_of(manifest):
-    """The published picture the manifest's example remakes, None where the
-    original published none.  A manifest that names nothing (DGN-AM's) means
-    the synthesizing picture of its own name, laid out as ours."""
-    if "published" in manifest:
-        return manifest["published"]
-    columns = manifest["tile"][0]
-    return {"image": "synthesizing/" + manifest["collage"], "layout": "grid",
-            "tile": [columns, math.ceil(len(manifest["panels"]) / columns)]}
-
-
-def parse_layout(text):
-    """'whole', 'grid:10x4' or 'any:20x20' -> {"layout": ..., "tile": [C, R]}"""
-    name, _, tile = text.partition(":")
-    if name == "whole" and not tile:
-        return {"layout": "whole"}
-    try:
-        if name in ("grid", "any"):
-            return {"layout": name, "tile": list(parse_tile(tile))}
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"expected whole, grid:CxR or any:CxR (e.g. grid:10x4), not {text!r}")
 
 
 # --- our panels and theirs --------------------------------------------------

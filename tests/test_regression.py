@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness import figures, scoring
+from harness import manifests, scoring
 from prefinput import collage
 from prefinput.errors import UserError
 from prefinput.image import imread, imsave
@@ -28,7 +28,7 @@ def example_collage(folder, name, images, tiny, pointsize=30):
                                  pointsize=pointsize) for image, unit in zip(images, UNITS)]
     path = os.path.join(folder, name)
     collage.montage(files, path, tile=(5, 1))
-    figures.write_manifest(path, (5, 1), files, UNITS, (27, 27), (0, 0), net=tiny["classifier"], layer="fc8")
+    manifests.write_manifest(path, (5, 1), files, UNITS, (27, 27), (0, 0), net=tiny["classifier"], layer="fc8")
     return path
 
 
@@ -131,7 +131,7 @@ def manifest_picture(folder, images, tiny, published, units=UNITS, layer="fc8", 
         imsave(path, image)
     picture = collage.montage(files, os.path.join(folder, "chain.png"), tile=(5, 1), trim=False)
     size = images[0].shape[:2]
-    scoring.save_manifest(picture, dict({
+    manifests.save_manifest(picture, dict({
         "tile": [5, 1], "published": published, "net_definition": tiny["classifier"][0],
         "net_weights": tiny["classifier"][1], "layer": layer, "xy": 0, "panel_size": list(size),
         "panel_offset": [0, 0], "act_region": None,
@@ -144,7 +144,7 @@ def test_save_manifest_writes_panel_files_relative_to_the_picture(tmp_path, tiny
     with open(tmp_path / "out" / "chain.json") as f:
         saved = json.load(f)
     assert saved["collage"] == "chain.png" and saved["panels"][1]["file"] == "00001.png"
-    assert scoring.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
+    assert manifests.load_manifest(picture)["panels"][1]["file"] == str(tmp_path / "out" / "00001.png")
 
 
 def test_any_layout_pairs_each_panel_with_its_copy_in_a_shuffled_sheet(regression_main, tmp_path, tiny, panel, sheet):
@@ -195,13 +195,13 @@ def test_layout_flag_overrides_the_manifests(regression_main, tmp_path, tiny, pa
                                           ("grid:10x4", {"layout": "grid", "tile": [10, 4]}),
                                           ("any:20x20", {"layout": "any", "tile": [20, 20]})])
 def test_parse_layout(text, layout):
-    assert scoring.parse_layout(text) == layout
+    assert manifests.parse_layout(text) == layout
 
 
 @pytest.mark.parametrize("text", ["whole:3x3", "grid", "grid:10", "rows:3x3"])
 def test_parse_layout_refuses(text):
     with pytest.raises(argparse.ArgumentTypeError, match="grid:CxR"):
-        scoring.parse_layout(text)
+        manifests.parse_layout(text)
 
 
 def test_a_picture_without_a_target_unit_is_scored_by_ssim_alone(regression_main, tmp_path, tiny, panel, sheet):
@@ -340,11 +340,11 @@ def test_the_floor_is_what_blank_and_noise_score(panel):
 
 def test_a_sum_of_units_is_reported_and_never_paired_with_a_published_cell(regression_main, tmp_path, tiny, panel,
                                                                            sheet):
-    """A panel of an --objective (its text, no unit, as figures.write_manifest writes it) is not
+    """A panel of an --objective (its text, no unit, as manifests.write_manifest writes it) is not
     scored, though the published grid has a cell at its place."""
     images = [panel(seed) for seed in range(5)]
     folder = str(tmp_path / "out")
-    panels = [figures.panel_entry(os.path.join(folder, f"{index:05d}.png"), unit)
+    panels = [manifests.panel_entry(os.path.join(folder, f"{index:05d}.png"), unit)
               for index, unit in enumerate([1, 2, "fc8:3 + fc8:4", 4, 5])]
     ours = manifest_picture(folder, images, tiny, {"image": "test/row.png", "layout": "grid", "tile": [5, 1]},
                             panels=panels)

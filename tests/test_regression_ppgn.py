@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness import figures, scoring
+from harness import manifests, scoring
 from prefinput.image import imread, imsave
 
 
@@ -17,7 +17,7 @@ def manifest_of(picture):
 
 def our_panels(picture):
     """Our panels as regression.py cuts them out of the files the manifest lists."""
-    manifest = scoring.load_manifest(str(picture))
+    manifest = manifests.load_manifest(str(picture))
     return [scoring.our_panel(panel["file"], manifest["panel_size"]) for panel in manifest["panels"]]
 
 
@@ -142,11 +142,11 @@ def test_example_4_is_example_3_paired_with_the_published_food_samples(ppgn_envi
 PUBLISHED_PANELS = {1: (227, 227), 3: (163, 163), 4: (163, 163), 5: (227, 227), 6: (227, 227), 7: (227, 455)}
 
 
-@pytest.mark.parametrize("example", sorted(figures.PUBLISHED_PPGN))
+@pytest.mark.parametrize("example", sorted(manifests.PUBLISHED_PPGN))
 def test_published_layouts_find_the_real_published_panels(example, tmp_path, shared_path):
     """Cut the first row and the last cell out of the real published picture
     as 'our' panels (in reverse for a random pick): each is found again."""
-    entry = figures.published_ppgn(example)
+    entry = manifests.published_ppgn(example)
     published = shared_path("reference", entry["image"].replace("/", "/examples/", 1))
     picture = imread(published)[..., :3]
     (h, w), (columns, rows) = PUBLISHED_PANELS[example], entry["tile"]
@@ -161,8 +161,8 @@ def test_published_layouts_find_the_real_published_panels(example, tmp_path, sha
     else:
         files.reverse()
     ours = str(tmp_path / "ours.jpg")
-    scoring.save_manifest(ours, {"tile": [len(files), 1], "published": entry, "layer": None,
-                                 "panel_size": [h, w], "panel_offset": [0, 0],
-                                 "panels": [{"file": path, "unit": None} for path in files]})
+    manifests.save_manifest(ours, {"tile": [len(files), 1], "published": entry, "layer": None,
+                                   "panel_size": [h, w], "panel_offset": [0, 0],
+                                   "panels": [{"file": path, "unit": None} for path in files]})
     scores = scoring.compare(ours, str(published), str(tmp_path / "vs.jpg"))
     assert [score.ssim for score in scores] == pytest.approx([1.0] * len(files))

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
-from harness import figures  # noqa: E402
+from harness import manifests  # noqa: E402
 from prefinput import objectives  # noqa: E402
 from prefinput.cli import ArgumentParser  # noqa: E402
 from prefinput.environment import setting  # noqa: E402
@@ -221,8 +221,8 @@ def save_result(save_path, layer, channel, preferred_img, img_mask=None):
     save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
     save_jpg(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), picture)
     # cnnpref published no pictures: regression.py compares it with one given by --published
-    figures.write_picture_manifest(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), channel,
-                                   picture.shape[:2], published=None)
+    manifests.write_picture_manifest(os.path.join(save_path, 'preferred_img' + suffix + '.jpg'), channel,
+                                     picture.shape[:2], published=None)
     if img_mask is not None:
         save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
                  preferred_img=preferred_img * img_mask)
