@@ -6,13 +6,13 @@ each point's files go, and the resumable record OUTPUT_DIR/sweep.jsonl.
     expand_units(["1-3", "7"]) -> ["1", "2", "3", "7"]    ("all" needs the blob's size)
 """
 import errno
-import hashlib
 import itertools
 import json
 import os
 import re
 import urllib.parse
 
+from prefinput.digests import file_digest
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_regular_file, full_disk_named
 
@@ -88,18 +88,10 @@ def key_of(params):
 
 # --- sweep.jsonl ------------------------------------------------------------------
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def record(output_dir, params, files, **fields):
     """A finished point's line: its params, its files relative to `output_dir` with their digests."""
     relative = [os.path.relpath(path, output_dir) for path in files]
-    return dict(params=params, files=relative, sha256=[sha256(path) for path in files], **fields)
+    return dict(params=params, files=relative, sha256=[file_digest(path) for path in files], **fields)
 
 
 def read_records(output_dir):
@@ -145,7 +137,7 @@ def finished(output_dir, entry):
     if entry is None or "error" in entry:
         return False
     paths = [os.path.join(output_dir, name) for name in entry["files"]]
-    return all(os.path.isfile(path) for path in paths) and [sha256(path) for path in paths] == entry["sha256"]
+    return all(os.path.isfile(path) for path in paths) and [file_digest(path) for path in paths] == entry["sha256"]
 
 
 def append(output_dir, entry):

@@ -37,13 +37,13 @@ def test_a_second_check_parses_nothing(tiny, cache, monkeypatch):
 
 
 def test_a_second_check_hashes_nothing(tiny, cache, monkeypatch):
-    from prefinput.registry import download
+    from prefinput import digests
     definition, weights = tiny["classifier"]
     patched = prototxt.patch(definition)
     os.utime(patched, (time.time() - 60,) * 2)  # not changed just now: its sha256 may be remembered
     hashed = []
-    real = download.digest
-    monkeypatch.setattr(download, "digest", lambda path, *rest: hashed.append(path) or real(path, *rest))
+    real = digests.file_digest
+    monkeypatch.setattr(digests, "file_digest", lambda path, *rest: hashed.append(path) or real(path, *rest))
     modelcheck.check(patched, weights, definition)
     assert sorted(hashed) == sorted([patched, weights])
     modelcheck.check(patched, weights, definition)

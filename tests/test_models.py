@@ -9,8 +9,9 @@ import sys
 import pytest
 
 import settings
+from prefinput.digests import file_digest
 from prefinput.errors import UserError
-from prefinput.registry import catalogue, command, download, fetching
+from prefinput.registry import catalogue, command, fetching
 
 ALL_FILES = [(m, f) for m in catalogue.MODELS for f in m.files]
 
@@ -66,7 +67,7 @@ def test_every_manifest_entry_is_fetched_and_verified_from_loopback(reference_mi
         root = str(tmp_path / str(i))
         fetched = fetching.fetch(catalogue.Model("ref", "", "", (only_this_url,)), root=root, progress=False)
         assert fetched == [os.path.join(root, f.dest)]
-        assert download.digest(fetched[0]) == row["sha256"]
+        assert file_digest(fetched[0]) == row["sha256"]
     assert len(reference_mirror.requests) == len(rows)
 
 

@@ -25,7 +25,6 @@ remembered there too, by its path, size and modification time, so that a
 second run neither hashes nor parses anything, nor starts a child.
 """
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import subprocess
 import sys
 import time
 
+from prefinput import digests
 from prefinput.environment import truthy
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, cache_folder
@@ -70,7 +70,7 @@ def check(patched, weights=None, definition=None):
         if weights.endswith(".h5"):
             weights = None
     allowed = python_layers_allowed()
-    key = _sha256_text(json.dumps([CHECK_VERSION, file_sha256(patched), weights and file_sha256(weights), allowed]))
+    key = digests.text_sha256(json.dumps([CHECK_VERSION, file_sha256(patched), weights and file_sha256(weights), allowed]))
     verdict = os.path.join(cache_dir(), "verdicts", key)
     needed = _remembered(verdict)
     if needed is None:
@@ -478,15 +478,14 @@ def file_sha256(path):
     not for a file changed just now, which could change again within the
     same mtime tick (git's "racy" files)."""
     stat = os.stat(path)
-    key = _sha256_text(json.dumps([os.path.realpath(path), stat.st_size, stat.st_mtime_ns]))
+    key = digests.text_sha256(json.dumps([os.path.realpath(path), stat.st_size, stat.st_mtime_ns]))
     remembered = os.path.join(cache_dir(), "sha256", key)
     try:
         with open(remembered) as f:
             return f.read().strip()
     except OSError:
         pass
-    from prefinput.registry import download
-    digest = download.digest(path)
+    digest = digests.file_digest(path)
     if time.time() - stat.st_mtime > RACY_SECONDS:
         _remember(remembered, digest + "\n")
     return digest
@@ -508,8 +507,6 @@ def cache_dir():
     return cache_folder("PREFINPUT_MODELCHECK_CACHE", "modelcheck")
 
 
-def _sha256_text(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 

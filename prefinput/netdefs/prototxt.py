@@ -45,7 +45,6 @@ The patches, patch()'s options:
 Old (V0/V1) definitions are upgraded first with Caffe's own
 `upgrade_net_proto_text`.
 """
-import hashlib
 import itertools
 import json
 import os
@@ -58,6 +57,7 @@ import tempfile
 from google.protobuf import text_format
 
 from prefinput.cli import ArgumentParser, run
+from prefinput.digests import text_sha256
 from prefinput.environment import setting
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, cache_folder
@@ -81,7 +81,7 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     if out_of_place:  # the same
         options["out_of_place"] = sorted(out_of_place)
     source_text = _read(src)
-    stamp = _stamp(_sha256(source_text), options)
+    stamp = _stamp(text_sha256(source_text), options)
     dst = os.fspath(dst) if dst else patched_path(src, options, stamp)
     if _verified_stamp(dst) == stamp:
         return dst
@@ -89,7 +89,7 @@ def patch(src, dst=None, *, force_backward=True, drop_cudnn=None, flexible_batch
     notes += apply(net, **options)
     body = text_format.MessageToString(net)
     header = [f"# Patched copy of {src}, made by prefinput.netdefs.prototxt; the upstream file is untouched.",
-              *(f"# - {note}" for note in notes), f"{_MARK}{stamp} {_BODY}{_sha256(body)}"]
+              *(f"# - {note}" for note in notes), f"{_MARK}{stamp} {_BODY}{text_sha256(body)}"]
     _write(dst, "\n".join(header) + "\n" + body)
     return dst
 
@@ -341,11 +341,11 @@ def patched_path(src, options, stamp=None):
     if nets and _is_under(src, nets) and _writable(directory):
         defaults = dict(force_backward=True, drop_cudnn=options["drop_cudnn"], flexible_batch=True,
                         relu_out_of_place=False, batch_size=None)
-        tag = "" if options == defaults else "-" + _sha256(json.dumps(options, sort_keys=True))[:8]
+        tag = "" if options == defaults else "-" + text_sha256(json.dumps(options, sort_keys=True))[:8]
         return os.path.join(directory, f"{stem}.patched{tag}.prototxt")
     if stamp is None:
-        stamp = _stamp(_sha256(_read(src)), options)
-    return os.path.join(cache_dir(), _sha256(stamp)[:32], f"{stem}.patched.prototxt")
+        stamp = _stamp(text_sha256(_read(src)), options)
+    return os.path.join(cache_dir(), text_sha256(stamp)[:32], f"{stem}.patched.prototxt")
 
 
 def cache_dir():
@@ -453,7 +453,7 @@ def _verified_stamp(path):
         return None
     stamp, digest = marks[0].rsplit(f" {_BODY}", 1)
     body = "\n".join(lines[len(header):])
-    return stamp if _sha256(body) == digest else None
+    return stamp if text_sha256(body) == digest else None
 
 
 def _read(path):
@@ -467,10 +467,6 @@ def _read(path):
     except UnicodeDecodeError:
         raise UserError(f"{path} is not a Caffe net definition: it is a binary file, not text (is it the "
                         f".caffemodel?); give the .prototxt") from None
-
-
-def _sha256(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def main(argv=None):

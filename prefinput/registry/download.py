@@ -7,7 +7,6 @@ aside as `<dest>.bad` and never installed.  Only the standard library's
 urllib is used, plus tqdm for the progress bar on stderr.
 """
 import contextlib
-import hashlib
 import http.client
 import os
 import re
@@ -19,6 +18,8 @@ import urllib.request
 import zipfile
 
 from tqdm import tqdm
+
+from prefinput.digests import file_digest
 
 CHUNK = 1 << 20
 TIMEOUT = 30  # seconds without data before giving up on a connection
@@ -52,7 +53,7 @@ def verify(path, checksums, *, keep_bad_as=None):
     (none: nothing to check); a mismatching file is moved to `keep_bad_as`
     when given."""
     for algorithm, expected in (checksum.split(":", 1) for checksum in checksums):
-        got = digest(path, algorithm)
+        got = file_digest(path, algorithm)
         if got != expected:
             break
     else:
@@ -62,15 +63,6 @@ def verify(path, checksums, *, keep_bad_as=None):
         os.replace(path, keep_bad_as)
         aside = f"; the file is kept aside as {keep_bad_as}"
     raise DownloadError(f"checksum mismatch: {algorithm} {got}, expected {expected}{aside}")
-
-
-def digest(path, algorithm="sha256"):
-    """The hex digest of the file at `path`."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _transfer(url, part, label, progress):

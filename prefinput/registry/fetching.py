@@ -19,6 +19,7 @@ import shutil
 import sys
 import urllib.parse
 
+from prefinput.digests import file_digest
 from prefinput.environment import truthy
 from prefinput.errors import UserError
 from prefinput.files import atomic_path, check_regular_file
@@ -65,7 +66,7 @@ def recorded(root):
 def record(root, relative, path):
     """Note the sha256 of the file at `path` under `relative`: later downloads must match it."""
     entries = {p: c.split(":", 1)[1] for p, c in recorded(root).items()}
-    entries[relative] = download.digest(path)
+    entries[relative] = file_digest(path)
     with atomic_path(os.path.join(root, RECORD)) as tmp, open(tmp, "w") as f:
         f.writelines(f"{digest}  {p}\n" for p, digest in sorted(entries.items()))
 
@@ -91,7 +92,7 @@ def state(f, root):
     def matches(checksum):
         algorithm, expected = checksum.split(":", 1)
         # sha256s are remembered by path, size and mtime: every run checks its files
-        got = modelcheck.file_sha256(path) if algorithm == "sha256" else download.digest(path, algorithm)
+        got = modelcheck.file_sha256(path) if algorithm == "sha256" else file_digest(path, algorithm)
         return got == expected
     return "ok" if all(map(matches, checksums)) else "corrupt"
 
