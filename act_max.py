@@ -27,7 +27,7 @@ import numpy as np
 from prefinput import collage, objectives
 from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, print_settings, run
 from prefinput.errors import UserError
-from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_npz
+from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_raw
 from prefinput.image import read_rgb, save_image
 from prefinput.netdefs import loading, modelcheck
 from prefinput.registry import fetching
@@ -246,14 +246,6 @@ def output_name(output_dir, act_layer, unit, n_iters, L2, start_lr, seed):
     return "%s/%s_%s_%s_%s__%s.jpg" % (output_dir, subject, str(n_iters).zfill(2), L2, start_lr, seed)
 
 
-def save_raw(image_name, image, code):
-    """Beside the image: <name minus .jpg>.npz with the float32 BGR `image` it
-    was made from and the final `code`."""
-    path = os.path.splitext(image_name)[0] + ".npz"
-    save_npz(path, image=image, code=code)
-    return path
-
-
 def debug_dir(output_dir):
     """Where --debug 1 saves every iteration (the original used ./debug, which
     its example script deleted and made again in whatever folder it ran)."""
@@ -282,7 +274,7 @@ def load_nets(args):
     net = loading.classifier(args.net_definition, args.net_weights, mean=loading.CLASSIFIER_MEAN, channel_swap=(2, 1, 0),
                              weight_gradients=False, **loading.layer_outputs(args.net_definition, target_names(args)))
     for blob, flag in ((args.gen_in_layer, "--gen_in_layer"), (args.gen_out_layer, "--gen_out_layer")):
-        loading.check_blob(generator, blob, flag, "the generator")
+        objectives.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
     loading.check_batch([generator, net], min(args.batch, len(args.objective or args.unit)), "--batch")
     if args.objective:
@@ -295,7 +287,7 @@ def load_nets(args):
     encoder = None
     if args.init_file:
         encoder = loading.load(args.encoder_definition, args.encoder_weights)
-        loading.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
+        objectives.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
         read_rgb(args.init_file, "--init_file")
     check_code_layers(generator, args.gen_in_layer, encoder, args.opt_layer)
     return SimpleNamespace(generator=generator, net=net, encoder=encoder)
@@ -335,7 +327,7 @@ def save_output(args, unit, image, code, frames_folder):
     save_image(image, filename)
     print("Saved to %s" % filename)
     if args.save_raw:
-        save_raw(filename, image, code)
+        save_raw(filename, image=image, code=code)  # the float32 BGR image and the final code
     if frames_folder:
         save_image(image, os.path.join(frames_folder, "%03d.jpg" % args.n_iters))
     return filename

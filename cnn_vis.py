@@ -21,19 +21,19 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 
 from cnnvis.gradients import amplify_layer, amplify_neuron, cnn_grads, rmsprop
-from cnnvis.output import PixelHistory, print_progress, pyplot, save_raw, show_image
+from cnnvis.output import PixelHistory, print_progress, pyplot, show_image
 from cnnvis.pixels import img_to_uint, load_initial_image, noise_image, resize_img
 from cnnvis.regularisers import p_norm, scaled_tv_norm
 from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
 from harness import manifests
 from prefinput import objectives
-from prefinput.cli import ArgumentParser, FiniteFloat, Seed, run
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, help_epilog, run
 from prefinput.environment import setting
 from prefinput.errors import UserError
-from prefinput.files import check_output_file, clean_stale
+from prefinput.files import check_output_file, clean_stale, save_raw
 from prefinput.image import MAX_PIXELS, imread, imsave, read_rgb, writable_extensions
 from prefinput.netdefs import loading, modelcheck
-from prefinput.registry import catalogue, fetching
+from prefinput.registry import fetching
 from prefinput.steps import check_finite, image_size, input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')
@@ -56,13 +56,6 @@ NET_FILES = {'DEPLOY_TXT': ('googlenet', 'deploy.prototxt'),
 def net_path(variable):
     """The environment variable's value, else its file under the nets directory."""
     return os.environ.get(variable) or os.path.join(setting('nets_dir'), *NET_FILES[variable])
-
-
-def epilog(defaults):
-    """The variables read and the registry models the default files come from."""
-    return ('Environment: %s, MEAN_IMAGE, NETS_DIR (where models live), GPU=1, PREFINPUT_OFFLINE=1 (never '
-            'download), PREFINPUT_MIRROR.  Downloads on first use, where missing (%s NAME): %s.'
-            % (', '.join(NET_FILES), catalogue.FETCH_COMMAND, ', '.join(catalogue.downloads_of(defaults))))
 
 
 def build_parser():
@@ -136,7 +129,8 @@ def build_parser():
     add('--save_raw', action='store_true',
         help='also write <output_file minus extension>.npz with the float image and the saved uint8 array')
     add('--list_blobs', action='store_true', help='print the net\'s blobs with their shapes, and exit')
-    parser.epilog = epilog([parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
+    parser.epilog = help_epilog(list(NET_FILES) + ['MEAN_IMAGE'],
+                                [parser.get_default(name) for name in ('deploy_txt', 'caffe_model', 'mean_image')])
     modelcheck.add_python_layer_flag(parser)
     return parser
 
@@ -230,8 +224,7 @@ def setup_net(args):
         objective = objectives.parse(args.objective)
         objective.check(net)
         return net, objective
-    if args.target_layer not in net.blobs:
-        raise objectives.unknown_name(net, args.target_layer, '--target_layer')
+    objectives.check_blob(net, args.target_layer, '--target_layer')
     loading.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     image_size(net)  # a colour image, or a line saying so
     if args.image_type == 'amplify_layer':
@@ -355,7 +348,7 @@ def main(argv=None):
     manifests.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
                                      published=manifests.published_cnnvis(args.output_file))
     if args.save_raw:
-        save_raw(os.path.splitext(args.output_file)[0] + '.npz', img, img_uint)
+        save_raw(args.output_file, image=img, image_uint8=img_uint)  # the float image and its 8-bit picture
 
 
 if __name__ == '__main__':

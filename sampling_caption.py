@@ -16,6 +16,7 @@ import numpy as np
 from numpy.linalg import norm
 
 from ppgn import chains, codes, options
+from prefinput import objectives
 from prefinput.cli import add_setting_flags, print_settings, run
 from prefinput.errors import UserError
 from prefinput.files import hold_output_folder
@@ -136,7 +137,7 @@ def caption_condition(args, net, lstm):
     batch = lstm.blobs[FEATURES].data.shape[0]
     if len(sentence) > batch:
         raise UserError(f"the sentence has {len(sentence) - 1} words; the captioner reads at most {batch - 1}")
-    loading.check_blob(net, args.act_layer, "--act_layer", "the feature extractor")
+    objectives.check_blob(net, args.act_layer, "--act_layer", "the feature extractor")
     if net.blobs[args.act_layer].data[0].size != lstm.blobs[FEATURES].data[0].size:
         raise UserError(f"--act_layer {args.act_layer} does not give the {lstm.blobs[FEATURES].data[0].size} "
                         f"features the captioner reads")
@@ -153,7 +154,7 @@ def sample(args, loaded):
         start_code, _ = codes.encode_image(encoder, args.init_file, args.opt_layer, args.mean_file_mat)
         print("Loaded start code: ", start_code.shape)
     else:
-        start_code = codes.random_code(generator, args.gen_in_layer)
+        start_code = codes.normal_code(generator, args.gen_in_layer)
 
     sampler = CaptionConditionalSampler(lstm)
     with chains.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as chain:

@@ -225,7 +225,7 @@ def parse_conditions(args, net):
 def start_from(args, encoder, generator):
     """The start code, and the inpainting settings when --epsilon4 > 0."""
     if not args.init_file:
-        start_code = codes.random_code(generator, args.gen_in_layer)
+        start_code = codes.normal_code(generator, args.gen_in_layer)
         print(">>", np.min(start_code), np.max(start_code))
         return start_code, None
 

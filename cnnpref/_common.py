@@ -43,7 +43,7 @@ def random_image(img_size):
     return np.random.randint(0, 256, (img_size[1], img_size[2], img_size[0]))
 
 
-def random_code(code_shape):
+def rectified_normal_code(code_shape):
     """A random non-negative generator code: N(0, 1), negatives zeroed, times 10."""
     code = np.float32(np.random.normal(0, 1, code_shape))
     code[code < 0] = 0.
@@ -54,7 +54,7 @@ def initial_code(generator, initial_gen_feat, save_path):
     """initial_gen_feat, or a random code when it is None; saved as
     initial_gen_feat.mat into save_path when intermediates are saved."""
     if initial_gen_feat is None:
-        initial_gen_feat = random_code(generator.code_shape)
+        initial_gen_feat = rectified_normal_code(generator.code_shape)
     if save_path:
         save_mat(os.path.join(save_path, 'initial_gen_feat.mat'), initial_gen_feat=initial_gen_feat)
     return initial_gen_feat

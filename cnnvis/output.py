@@ -5,7 +5,6 @@ from collections import defaultdict
 import numpy as np
 
 from prefinput.errors import UserError
-from prefinput.files import save_npz
 
 # The pixels whose values the original traced for iter_behavior=plot_pix.
 TRACED_PIXELS = [(100, 100), (200, 200), (100, 200), (200, 100)]
@@ -66,7 +65,3 @@ def show_image(img_uint, width, height):
     plt.gcf().set_size_inches(width, height)
     plt.show()
 
-
-def save_raw(path, img, img_uint):
-    """Write the float image and the uint8 array saved from it to an .npz file."""
-    save_npz(path, image=img, image_uint8=img_uint)

@@ -9,7 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from prefinput import collage
-from prefinput.files import atomic_folder, atomic_path, save_npz
+from prefinput.files import atomic_folder, atomic_path, save_raw
 from prefinput.image import save_image
 
 
@@ -66,11 +66,13 @@ def save_results(filename, output_image, last_sample, samples, raw_settings=None
     save_image(output_image, filename)
     print(os.path.join(os.getcwd(), filename))
     if raw_settings is not None:
-        save_raw(os.path.splitext(filename)[0] + '.npz', last_sample, samples, raw_settings)
+        save_raw(filename, **raw_arrays(last_sample, samples, raw_settings))
 
 
-def save_raw(path, last_sample, samples, settings):
+def raw_arrays(last_sample, samples, settings):
+    """The arrays --save_raw keeps: the last sample and the kept ones (float32
+    BGR), the kept samples' file names and the run's settings."""
     shape = (0,) + last_sample.shape
     stacked = np.stack([sample.image for sample in samples]) if samples else np.zeros(shape, np.float32)
-    save_npz(path, image=np.asarray(last_sample, np.float32), samples=stacked.astype(np.float32),
-             sample_names=np.array([os.path.basename(sample.file) for sample in samples]), args=json.dumps(settings))
+    return dict(image=np.asarray(last_sample, np.float32), samples=stacked.astype(np.float32),
+                sample_names=np.array([os.path.basename(sample.file) for sample in samples]), args=json.dumps(settings))

@@ -3,6 +3,7 @@ PPGN samplers, and the code a chain starts from: a random one, or a real
 image's."""
 import numpy as np
 
+from prefinput import objectives
 from prefinput.image import read_rgb
 from prefinput.netdefs import loading
 from prefinput.steps import check_code_layers, check_covers, encode, read_image_for
@@ -15,9 +16,9 @@ def load_image_nets(encoder_definition, encoder_weights, generator_definition, g
     named, the generator's image size and the start image are checked."""
     encoder = loading.load(encoder_definition, encoder_weights)
     generator = loading.load(generator_definition, generator_weights, weight_gradients=False)
-    loading.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
-    loading.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
-    loading.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
+    objectives.check_blob(generator, gen_in_layer, '--gen_in_layer', 'the generator')
+    objectives.check_blob(generator, gen_out_layer, '--gen_out_layer', 'the generator')
+    objectives.check_blob(encoder, opt_layer, '--opt_layer', 'the encoder')
     check_code_layers(generator, gen_in_layer, encoder, opt_layer)
     check_covers(generator, gen_out_layer, encoder, 'the encoder')
     if init_file:
@@ -25,8 +26,8 @@ def load_image_nets(encoder_definition, encoder_weights, generator_definition, g
     return encoder, generator
 
 
-def random_code(generator, gen_in_layer):
-    """The original's random start: one draw of N(0, 1) in the code's shape."""
+def normal_code(generator, gen_in_layer):
+    """The original's random start: one draw of N(0, 1) in the code's shape (float64)."""
     return np.random.normal(0, 1, generator.blobs[gen_in_layer].data.shape)
 
 

@@ -87,10 +87,22 @@ def add_setting_flags(parser, names, sources=None):
         parser.add_argument(f"--{name}", default=default,
                             help=f"default: {default} (environment: {variable.upper()})")
         read[variable.upper()] = default
-    parser.epilog = textwrap.fill(
-        f"Environment: {', '.join(read)}, NETS_DIR (where models live), PREFINPUT_OFFLINE=1 (never download), "
-        f"PREFINPUT_MIRROR, GPU=1.  Downloads on first use, where missing ({catalogue.FETCH_COMMAND} NAME): "
-        f"{', '.join(catalogue.downloads_of(read.values())) or 'nothing'}.", 79)
+    parser.epilog = textwrap.fill(help_epilog(read, read.values()), 79)
+
+
+def help_epilog(variables, paths):
+    """The help's last paragraph: the environment variables a program reads
+    (`variables`, then those every program reads) and the registry models
+    the files at `paths` come from."""
+    return (f"Environment: {', '.join(variables)}, NETS_DIR (where models live), PREFINPUT_OFFLINE=1 (never "
+            f"download), PREFINPUT_MIRROR, GPU=1.  {downloads_sentence(paths)}")
+
+
+def downloads_sentence(paths):
+    """The help's sentence naming the registry models the files at `paths`
+    come from, fetched on first use."""
+    return (f"Downloads on first use, where missing ({catalogue.FETCH_COMMAND} NAME): "
+            f"{', '.join(catalogue.downloads_of(paths)) or 'nothing'}.")
 
 
 def check_labels(flag, path, labels, units):

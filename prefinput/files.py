@@ -104,6 +104,14 @@ def save_npz(path, **arrays):
                 np.lib.format.write_array(entry, np.asanyarray(array), allow_pickle=False)
 
 
+def save_raw(picture, **arrays):
+    """--save_raw: the arrays `picture` was made from, in <picture minus its
+    extension>.npz beside it (save_npz); returns that path."""
+    path = os.path.splitext(picture)[0] + ".npz"
+    save_npz(path, **arrays)
+    return path
+
+
 def _existing(path):
     """`path`, or its nearest parent that exists."""
     existing = os.path.abspath(path or ".")

@@ -275,6 +275,18 @@ def in_place_layers(net):
             and list(net.top_names[name]) == list(net.bottom_names[name])]
 
 
+def check_blob(net, name, flag, what=None):
+    """Stop with one line unless `net` has a blob `name` (given as `flag`):
+    naming the closest ones (unknown_name) on the net a user lists with
+    --list_blobs, or all of them on `what`, another net (the generator, the
+    encoder)."""
+    if name in net.blobs:
+        return
+    if what is None:
+        raise unknown_name(net, name, flag)
+    raise UserError(f"{flag} {name}: {what} has no such blob; it has {', '.join(net.blobs.keys())}")
+
+
 def check_name(net, name, flag):
     """Stop with one line unless `name` is a blob of `net` or an in-place layer."""
     if name not in net.blobs and name not in in_place_layers(net):

@@ -19,6 +19,7 @@ from numpy.linalg import norm
 
 from prefinput.errors import UserError
 from prefinput.image import imresize, read_rgb
+from prefinput.objectives import check_blob
 
 # The gradient norm a step reports when it skipped a NaN gradient (the original's value).
 NAN_SKIPPED = 1e-12
@@ -193,9 +194,7 @@ def unit_values(blob_data, xy=0):
 
 def check_unit(net, layer, unit, xy=0, flag="--act_layer"):
     """Stop with one line unless blob `layer` of `net` has `unit` (at (xy, xy) where it is spatial)."""
-    if layer not in net.blobs:
-        from prefinput.objectives import unknown_name
-        raise unknown_name(net, layer, flag)
+    check_blob(net, layer, flag)
     shape = net.blobs[layer].data.shape
     units = shape[1] if len(shape) > 1 else 1
     if not 0 <= unit < units:

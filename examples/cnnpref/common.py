@@ -35,12 +35,12 @@ from cnnpref._common import save_jpg, save_mat  # noqa: E402
 from cnnpref.utils import clip_extreme_pixel, normalise_img  # noqa: E402
 from harness import manifests  # noqa: E402
 from prefinput import objectives  # noqa: E402
-from prefinput.cli import ArgumentParser  # noqa: E402
+from prefinput.cli import ArgumentParser, downloads_sentence  # noqa: E402
 from prefinput.environment import setting  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
 from prefinput.files import atomic_path, check_folder  # noqa: E402
 from prefinput.netdefs import loading, modelcheck  # noqa: E402
-from prefinput.registry import catalogue, fetching  # noqa: E402
+from prefinput.registry import fetching  # noqa: E402
 from prefinput.steps import input_blob, read_bounds  # noqa: E402
 
 # the registry's copies of the original's nets: force_backward on, ReLUs out of place
@@ -86,11 +86,9 @@ def require_files(with_generator):
 def parse_args(script, description, with_generator, argv=None):
     """The examples take no arguments; --help says what they read and fetch,
     --list_blobs what LAYER and OBJECTIVE may name."""
-    downloads = catalogue.downloads_of(needed_files(with_generator))
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
-                                __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
-                                f"({catalogue.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
+                                __doc__.split("\n\n", 1)[1] + "\n" + downloads_sentence(needed_files(with_generator))))
     modelcheck.add_python_layer_flag(parser)
     parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
     if parser.parse_args(argv).list_blobs:
@@ -115,8 +113,7 @@ def load_cnn(which):
     data = input_blob(net)
     h, w = net.blobs[data].data.shape[-2:]
     net.blobs[data].reshape(1, 3, h, w)
-    if layer not in net.blobs:
-        raise objectives.unknown_name(net, layer, "LAYER=")
+    objectives.check_blob(net, layer, "LAYER=")
     return net, layer
 
 

@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from prefinput import objectives
 from prefinput.environment import setting, truthy
 from prefinput.errors import UserError
 from prefinput.netdefs import modelcheck, prototxt
@@ -70,12 +71,6 @@ def _set_mode(gpu):
         caffe.set_mode_cpu()
 
 
-def check_blob(net, blob, flag, what="the net"):
-    """Stop with one line unless `net` has a blob named `blob` (given as `flag`)."""
-    if blob not in net.blobs:
-        raise UserError(f"{flag} {blob}: {what} has no such blob; it has {', '.join(net.blobs.keys())}")
-
-
 def layer_of(net, blob, last=False):
     """The layer that makes `blob` (the first to write it), or with `last` the
     last to write it (an in-place ReLU after that layer, say).  A forward pass
@@ -110,7 +105,6 @@ def layer_outputs(definition, names):
 def blob_list(net):
     """--list_blobs: a line per blob a user may name, with its shape (without
     Caffe's split copies), then the in-place layers, which name their output."""
-    from prefinput import objectives
     lines = ["%-32s %s" % (name, "x".join(map(str, net.blobs[name].data.shape[1:])))
              for name in objectives.user_blobs(net)]
     for name in objectives.in_place_layers(net):
