@@ -4,7 +4,7 @@ A notebook runs on the real models when their files are there (nets/download.sh
 fetched them).  Otherwise, or with PREFINPUT_NOTEBOOK_SMALL=1 (the tests),
 `use_small_nets` builds a small classifier and generator with random weights
 (caffe.NetSpec) in a temporary folder and points the programs' settings at
-them through the environment variables that prefinput.cli.setting reads, so
+them through the environment variables that prefinput.environment.setting reads, so
 the programs' own parse_args pick them up: the pictures then show nothing
 real, but every operation runs as it does on the real nets.
 """

@@ -131,7 +131,7 @@ def test_the_check_sees_a_cycle_through_an_import_inside_a_function(tmp_path, mo
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     (tmp_path / "prefinput").mkdir()
     (tmp_path / "prefinput" / "__init__.py").write_text("")
-    (tmp_path / "prefinput" / "cli.py").write_text("def flags():\n    from prefinput import models\n")
-    (tmp_path / "prefinput" / "models.py").write_text("from prefinput.cli import flags\n")
+    (tmp_path / "prefinput" / "cli.py").write_text("def flags():\n    from prefinput import catalogue\n")
+    (tmp_path / "prefinput" / "catalogue.py").write_text("from prefinput.cli import flags\n")
     paths = sorted((tmp_path / "prefinput").glob("*.py"))
-    assert import_cycle(paths) == ["prefinput.cli", "prefinput.models", "prefinput.cli"]
+    assert import_cycle(paths) == ["prefinput.catalogue", "prefinput.cli", "prefinput.catalogue"]

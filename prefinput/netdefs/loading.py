@@ -1,11 +1,11 @@
 """Load Caffe nets from their patched definitions (see prefinput.netdefs.prototxt),
 and find their blobs' layers.
 
-    models.require([definition, weights])          # fetch what is missing, once, first
-    net = nets.load(definition, weights)
-    net = nets.load(definition, weights, relu_out_of_place=True)   # cnnpref
+    fetching.require([definition, weights])          # fetch what is missing, once, first
+    net = loading.load(definition, weights)
+    net = loading.load(definition, weights, relu_out_of_place=True)   # cnnpref
 
-Callers fetch the files first (prefinput.registry.catalogue.require) for all the nets
+Callers fetch the files first (prefinput.registry.fetching.require) for all the nets
 they load, so a missing file is one line before any work and Caffe never
 aborts on it; the definition, and the weights against it, are checked first
 in a child process (prefinput.netdefs.modelcheck) for the same reason.
