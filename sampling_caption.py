@@ -15,9 +15,10 @@ import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers 
 import numpy as np
 from numpy.linalg import norm
 
-from prefinput import models, nets, ppgn
-from prefinput.cli import UserError, add_setting_flags, print_settings, run
+from prefinput import cli, models, nets, ppgn
+from prefinput.cli import UserError, add_setting_flags, print_settings
 from prefinput.files import hold_output_folder
+from prefinput.program import Loaded, Units
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
 
@@ -25,6 +26,10 @@ from sampler import Sampler, sampling_settings, save_results
 # log-probability of each word of the vocabulary
 FEATURES = "image_features"
 LSTM_OUTPUT = "log_prob"
+
+# The program interface (prefinput/program.py): what a chain is conditioned on is a sentence, its own folder
+UNITS = (Units("sentence", numbered=False, folder_per_unit=True),)
+NET_FLAGS = ppgn.NET_FLAGS
 
 
 class CaptionConditionalSampler(Sampler):
@@ -123,8 +128,13 @@ def load_nets(args):
                                               args.gen_in_layer, args.gen_out_layer, args.opt_layer,
                                               init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
-    caption_condition(args, net, lstm)
-    return net, lstm, encoder, generator
+    loaded = Loaded(classifier=net, lstm=lstm, encoder=encoder, generator=generator)
+    check_units(args, loaded)
+    return loaded
+
+
+def check_units(args, loaded):
+    caption_condition(args, loaded.classifier, loaded.lstm)
 
 
 def caption_condition(args, net, lstm):
@@ -142,7 +152,7 @@ def caption_condition(args, net, lstm):
 
 def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
-    net, lstm, encoder, generator = loaded
+    net, lstm, encoder, generator = loaded.classifier, loaded.lstm, loaded.encoder, loaded.generator
     conditions = [caption_condition(args, net, lstm)]
 
     np.random.seed(args.seed)
@@ -164,6 +174,23 @@ def sample(args, loaded):
         return save_results(args, filename, output_image, output_image, list_samples)
 
 
+def run(args, loaded):
+    """The program interface's run (prefinput/program.py): the chain's Result."""
+    return [sample(args, loaded)]
+
+
+def units_of(args):
+    return []  # a sentence names no unit
+
+
+output_argv, output_folder, sweep_problem = ppgn.output_argv, ppgn.output_folder, ppgn.sweep_problem
+
+
+def scoring(args, size):
+    """Not scored: no unit of the feature extractor is what the chain raises."""
+    return dict(net=None, layer=args.act_layer, xy=args.xy, panel_size=size, act_region=None)
+
+
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
@@ -176,4 +203,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    run(main)
+    cli.run(main)

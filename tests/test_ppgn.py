@@ -292,7 +292,7 @@ def test_a_sum_conditions_on_each_term_and_names_the_file_after_it(nets, net_fla
 
 def test_a_sums_gradient_is_each_terms_log_softmax_gradient_added(nets):
     from prefinput.objectives import parse
-    net = nets[0]
+    net = nets.classifier
     image = np.random.RandomState(0).normal(0, 30, (1, 3, 27, 27)).astype(np.float32)
     sampler = sampling_class.ClassConditionalSampler.__new__(sampling_class.ClassConditionalSampler)
     both, prob, _ = sampling_class.log_softmax_sum(net, image, parse("fc8:3 - 0.5*fc8:1"))

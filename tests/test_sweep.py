@@ -137,11 +137,11 @@ def test_a_worker_loads_a_set_of_nets_once_and_again_when_a_file_changes(tiny, t
     shutil.copy(tiny["classifier"][1], weights)
     flags = tiny_flags(tiny)
     flags[flags.index("--net_weights") + 1] = str(weights)
-    program = sweep.PROGRAMS["act_max"]
-    first = sweep.nets_for(program, program.parse(["--unit", "1", *flags]))
-    assert sweep.nets_for(program, program.parse(["--unit", "2", "--seed", "3", *flags])) is first
+    import act_max
+    first = sweep.nets_for(act_max, act_max.parse_args(["--unit", "1", *flags]))
+    assert sweep.nets_for(act_max, act_max.parse_args(["--unit", "2", "--seed", "3", *flags])) is first
     os.utime(weights, ns=(0, 0))
-    assert sweep.nets_for(program, program.parse(["--unit", "1", *flags])) is not first
+    assert sweep.nets_for(act_max, act_max.parse_args(["--unit", "1", *flags])) is not first
 
 
 # --- a LocalCluster of two workers ----------------------------------------------------
