@@ -88,7 +88,7 @@ def check_units(program, units, argv, concrete):
 
 @contextlib.contextmanager
 def made_for_planning(folder):
-    """`folder` made, for the points' checks (cnn_vis wants its output's
+    """`folder` made, for the points' checks (a program may want its output's
     folder there), and taken away again with the parents made for it if the
     plan stops on a mistake."""
     missing, path = [], os.path.abspath(folder)

@@ -122,9 +122,13 @@ class Program(Protocol):
     def sweep_problem(self, args) -> Optional[str]:
         """Why a sweep cannot run `args` as a point (None: it can)."""
 
+    def main(self, argv: Optional[List[str]]) -> Optional[int]:
+        """The program alone: parse_args, load_nets, run (and what it does
+        besides, e.g. --list_blobs)."""
+
 
 MEMBERS = ("UNITS", "NET_FLAGS", "parse_args", "needed_files", "load_nets", "check_units", "run", "units_of",
-           "output_argv", "output_folder", "scoring", "sweep_problem")
+           "output_argv", "output_folder", "scoring", "sweep_problem", "main")
 
 
 def units_given(program, flags):

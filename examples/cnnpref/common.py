@@ -99,12 +99,12 @@ def load_cnn(which):
     """(net, layer): the CNN as a caffe.Classifier taking one image, with the
     ImageNet mean colour and RGB -> BGR; `layer` is its lower ('lower') or
     higher ('higher') target layer, unless LAYER says otherwise."""
-    definition, weights, lower = cnn_files()
+    definition, weights, _ = cnn_files()
     mean_file = setting("mean_file_npy")
     models.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
-    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
+    layer = target_layer(which)
     net = nets.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
                           **nets.layer_outputs(definition, [layer]))
     data = input_blob(net)
@@ -113,6 +113,11 @@ def load_cnn(which):
     if layer not in net.blobs:
         raise objectives.unknown_name(net, layer, "LAYER=")
     return net, layer
+
+
+def target_layer(which):
+    """LAYER, else the CNN's lower ('lower') or higher ('higher') target layer."""
+    return os.environ.get("LAYER") or {"lower": cnn_files()[2], "higher": "fc8"}[which]
 
 
 def load_generator():
@@ -210,7 +215,7 @@ def save_options(save_path, opts):
 def save_result(save_path, layer, channel, preferred_img, img_mask=None):
     """preferred_img_layer_<layer>_channel_<channel>.{mat,jpg}, and with
     img_mask, the image masked to the units' receptive field as
-    preferred_img_masked_..."""
+    preferred_img_masked_...; returns the .jpg."""
     suffix = '_layer_' + str(layer) + '_channel_' + str(channel)
     picture = normalise_img(clip_extreme_pixel(preferred_img, pct=0.04))
     save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
@@ -222,3 +227,4 @@ def save_result(save_path, layer, channel, preferred_img, img_mask=None):
         save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
                  preferred_img=preferred_img * img_mask)
         save_jpg(os.path.join(save_path, 'preferred_img_masked' + suffix + '.jpg'), picture * img_mask)
+    return os.path.join(save_path, 'preferred_img' + suffix + '.jpg')
