@@ -318,7 +318,7 @@ def run_grid(name, units, flags, options, groups):
     records = grid.read_records(output_dir)
     done = [records[grid.key_of(params)] for params, _, _ in points
             if grid.finished(output_dir, records.get(grid.key_of(params)))]
-    gallery.write(output_dir, done, swept)
+    gallery.write(output_dir, done, swept, units.flag)
     if lost:
         print(f"sweep.py: error: the scheduler {options['scheduler']} went away mid-sweep (the connection to it "
               f"was lost); {len(done)} of {len(points)} points are done, kept in "

@@ -459,6 +459,7 @@ def test_cnn_vis_neurons_each_have_a_folder_and_equal_the_program_alone(repo, ti
     entries = records(out)
     assert sorted(e["files"] for e in entries) == [[f"seed={seed},target_neuron={neuron}/out.{ext}" for ext in
                                                     ("png", "npz")] for seed in "01" for neuron in "13"]
+    assert '"label": "conv3 3"' in (out / "index.html").read_text()  # the gallery groups by neuron
     alone = tmp_path / "alone.png"
     subprocess.run([sys.executable, str(repo / "cnn_vis.py"), "--image_type", "amplify_neuron", "--target_neuron", "3",
                     "--seed", "1", *flags, "--output_file", str(alone)], check=True, capture_output=True,
@@ -480,6 +481,7 @@ def test_caption_sentences_each_have_a_folder_and_equal_the_program_alone(repo, 
                        "--output_dir", str(out), "--workers", "2", "--quiet"]) == 0
     entries = records(out)
     assert sorted(e["files"][0].split("/")[0] for e in entries) == ["sentence=a_red_car", "sentence=a_red_dog"]
+    assert '"label": "a red dog"' in (out / "index.html").read_text()  # the gallery groups by sentence
     point = next(e for e in entries if e["params"]["sentence"] == "a_red_dog")
     alone = tmp_path / "alone"
     subprocess.run([sys.executable, str(repo / "sampling_caption.py"), "--sentence", "a_red_dog", "--seed", "0",
