@@ -19,7 +19,6 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose print
 import argparse
 import contextlib
 import sys
-from types import SimpleNamespace
 
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
