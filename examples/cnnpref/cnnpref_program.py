@@ -7,6 +7,8 @@ choose (common.py), into --output_dir.
 
     examples/cnnpref/cnnpref_program.py --variant dgn_gd --which higher --channel 5 --output_dir out
 """
+import argparse
+
 import common  # first: it puts the repository on sys.path and imports prefinput before numpy
 import numpy as np
 
@@ -24,7 +26,11 @@ NET_FLAGS = ("variant", "which", "layer")
 
 
 def parse_args(argv=None):
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="OBJECTIVE, NUM_OF_IMG and RESULT_DIR below are the example scripts'; here "
+                                   "--objective, --channel and --output_dir say it.\n\n"
+                                   + common.epilog(with_generator=True))
     parser.add_argument("--variant", choices=sorted(examples.VARIANTS), default="gd", help="cnnpref.prefer_img_<variant>")
     parser.add_argument("--which", choices=["lower", "higher"], default="higher",
                         help="the examples' target layer: the CNN's first convolution (its centre unit) or fc8 "

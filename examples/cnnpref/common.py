@@ -78,14 +78,18 @@ def require_files(with_generator):
     models.require(needed_files(with_generator))
 
 
+def epilog(with_generator):
+    """The help's last words: the environment variables read, the models fetched."""
+    downloads = models.downloads_of(needed_files(with_generator))
+    return (__doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing ({models.FETCH_COMMAND} NAME): "
+            + ", ".join(downloads) + ".")
+
+
 def parse_args(script, description, with_generator, argv=None):
     """The examples take no arguments; --help says what they read and fetch,
     --list_blobs what LAYER and OBJECTIVE may name."""
-    downloads = models.downloads_of(needed_files(with_generator))
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
-                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
-                                __doc__.split("\n\n", 1)[1] + f"\nDownloads on first use, where missing "
-                                f"({models.FETCH_COMMAND} NAME): " + ", ".join(downloads) + "."))
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(with_generator))
     modelcheck.add_python_layer_flag(parser)
     parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
     if parser.parse_args(argv).list_blobs:
