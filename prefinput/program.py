@@ -14,6 +14,7 @@ and a driver or a sweep does the same, loading the nets once for many runs.
 Nothing here imports a program: the registry names them, and `load` imports
 one when asked.
 """
+import argparse
 import importlib
 import os
 import sys
@@ -86,7 +87,7 @@ class Program(Protocol):
     """The flags besides the files that decide what load_nets loads and checks
     (the blob names): runs that agree in them and in needed_files share nets."""
 
-    def parse_args(self, argv: Optional[List[str]]) -> SimpleNamespace:
+    def parse_args(self, argv: Optional[List[str]]) -> argparse.Namespace:
         """The command line, checked: a mistake is one line (UserError, or
         argparse's exit 2) before any file is read."""
 
@@ -114,8 +115,8 @@ class Program(Protocol):
         """The folder a run writes into (one run at a time holds it)."""
 
     def scoring(self, args, size) -> dict:
-        """How regression.py scores a final image (`size` = (height, width)
-        of the net's input): prefinput.examples.write_manifest's net
+        """How regression.py scores a final image of `size` (height, width):
+        prefinput.examples.write_manifest's net
         (definition, weights; None: not scored), layer, xy, panel_size and
         act_region."""
 
