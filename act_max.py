@@ -19,23 +19,29 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose print
 import argparse
 import contextlib
 import sys
-from types import SimpleNamespace
 
 import prefinput  # noqa: F401  first, before numpy loads: the goldens' numbers on every CPU (prefinput/cpu.py)
 import numpy as np
 
-from prefinput import collage, objectives
-from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, print_settings, run
+from prefinput import cli, collage, objectives
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, add_setting_flags, optional_path, print_settings
 from prefinput.errors import UserError
 from prefinput.files import atomic_folder, check_folder, check_name, hold_output_folder, save_raw
 from prefinput.image import read_rgb, save_image
 from prefinput.netdefs import loading, modelcheck
+from prefinput.program import Loaded, Units
 from prefinput.registry import fetching
 from prefinput.results import Frame, Result
 from prefinput.steps import NAN_SKIPPED, ascend, centre_crop, check_code_layers, check_covers, check_finite, \
     check_unit, encode, input_blob, read_bounds, read_image_for, schedule
 
 DIVERGED = "try a smaller --start_lr or --end_lr"  # the fix for a code or image that is no longer finite
+
+# The program interface (prefinput/program.py): units by number, or sums of units
+NAMED = frozenset({"n_iters", "L2", "start_lr", "seed"})  # in output_name, besides the unit
+UNITS = (Units("unit", layer_flag="act_layer", batch_flag="batch", name_flags=NAMED | {"act_layer", "unit"}),
+         Units("objective", numbered=False, batch_flag="batch", name_flags=NAMED | {"objective"}))
+NET_FLAGS = ("act_layer", "xy", "gen_in_layer", "gen_out_layer", "opt_layer")
 
 
 def make_step_net(net, targets, images, step_size, running):
@@ -277,20 +283,25 @@ def load_nets(args):
         objectives.check_blob(generator, blob, flag, "the generator")
     check_covers(generator, args.gen_out_layer, net, "the classifier")
     loading.check_batch([generator, net], min(args.batch, len(args.objective or args.unit)), "--batch")
+    loaded = Loaded(classifier=net, generator=generator, encoder=None)
+    check_units(args, loaded)
+    if args.init_file:
+        loaded.encoder = loading.load(args.encoder_definition, args.encoder_weights)
+        objectives.check_blob(loaded.encoder, args.opt_layer, "--opt_layer", "the encoder")
+        read_rgb(args.init_file, "--init_file")
+    check_code_layers(generator, args.gen_in_layer, loaded.encoder, args.opt_layer)
+    return loaded
+
+
+def check_units(args, loaded):
+    """Each unit of --unit in --act_layer, or each sum of --objective in the classifier."""
     if args.objective:
         for objective in objectives.parse_all(args.objective):
-            objective.check(net)
+            objective.check(loaded.classifier)
     else:
         for unit in args.unit:
-            check_unit(net, args.act_layer, unit, args.xy)
-        loading.layer_of(net, args.act_layer)  # a blob the net computes, not its input
-    encoder = None
-    if args.init_file:
-        encoder = loading.load(args.encoder_definition, args.encoder_weights)
-        objectives.check_blob(encoder, args.opt_layer, "--opt_layer", "the encoder")
-        read_rgb(args.init_file, "--init_file")
-    check_code_layers(generator, args.gen_in_layer, encoder, args.opt_layer)
-    return SimpleNamespace(generator=generator, net=net, encoder=encoder)
+            check_unit(loaded.classifier, args.act_layer, unit, args.xy)
+        loading.layer_of(loaded.classifier, args.act_layer)  # a blob the net computes, not its input
 
 
 def target_names(args):
@@ -346,7 +357,7 @@ def visualise(args, loaded):
             np.random.seed(args.seed)
             start_code = init_code if init_code is not None else np.random.normal(0, 1, shape)
             images, acts, codes = activation_maximization(
-                loaded.net, loaded.generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units,
+                loaded.classifier, loaded.generator, args.gen_in_layer, args.gen_out_layer, start_code, params, units,
                 clip=args.clip, xy=args.xy, upper_bound=upper_bound, lower_bound=lower_bound, debug_dir=folder)
             for b, unit in enumerate(units):
                 file = save_output(args, unit, images[b], codes[b:b + 1], folder)
@@ -356,6 +367,37 @@ def visualise(args, loaded):
                           for name in sorted(os.listdir(folder))] if folder else []
                 results.append(Result(file, number, float(acts[b]), frames, objective))
     return results
+
+
+run = visualise  # its name in the program interface (prefinput/program.py)
+
+
+def units_of(args):
+    """The unit numbers the run raises: --unit's, or the terms' of --objective's sums."""
+    if args.objective:
+        return [term.unit for objective in objectives.parse_all(args.objective) for term in objective.terms]
+    return list(args.unit)
+
+
+def output_argv(folder):
+    return ["--output_dir", folder]
+
+
+def output_folder(args):
+    return args.output_dir
+
+
+def scoring(args, size):
+    """The classifier scores the final images (of `size`) at --act_layer (and --xy)."""
+    return dict(net=(args.net_definition, args.net_weights), layer=args.act_layer, xy=args.xy, panel_size=size,
+                act_region=None)
+
+
+def sweep_problem(args):
+    if args.debug:
+        return ("--debug 1 would write every point's iterations into the one OUTPUT_DIR/debug: "
+                "run act_max.py alone for it")
+    return None
 
 
 def main(argv=None):
@@ -372,4 +414,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run(main)
+    cli.run(main)

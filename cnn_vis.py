@@ -25,19 +25,27 @@ from cnnvis.output import PixelHistory, print_progress, pyplot, show_image
 from cnnvis.pixels import img_to_uint, load_initial_image, noise_image, resize_img
 from cnnvis.regularisers import p_norm, scaled_tv_norm
 from cnnvis.tiling import count_regions_per_pixel, get_regions, get_size_sequence, parse_size
-from harness import manifests
-from prefinput import objectives
-from prefinput.cli import ArgumentParser, FiniteFloat, Seed, help_epilog, run
+from prefinput import cli, objectives
+from prefinput.cli import ArgumentParser, FiniteFloat, Seed, help_epilog
 from prefinput.environment import setting
 from prefinput.errors import UserError
 from prefinput.files import check_output_file, clean_stale, save_raw
 from prefinput.image import MAX_PIXELS, imread, imsave, read_rgb, writable_extensions
 from prefinput.netdefs import loading, modelcheck
+from prefinput.program import Loaded, Units
 from prefinput.registry import fetching
+from prefinput.results import Result
 from prefinput.steps import check_finite, image_size, input_blob
 
 REGULARIZERS = ('p', 'p_aux', 'tv')
 ITER_BEHAVIORS = ('save', 'print', 'show', 'plot_pix')  # what happens every --output_iter steps
+
+# The program interface (prefinput/program.py): a neuron of --target_layer, or a sum of units; each
+# image in a folder of its own (--output_file names none of them)
+UNITS = (Units('target_neuron', layer_flag='target_layer', folder_per_unit=True,
+               before=('--image_type', 'amplify_neuron')),
+         Units('objective', numbered=False, folder_per_unit=True))
+NET_FLAGS = ('target_layer', 'image_type', 'batch_size', 'gpu')
 
 
 def size_flag(text):
@@ -199,12 +207,26 @@ def optimize_at_size(net, objective, img, init_img, args, size_idx, num_sizes, m
                 imsave('%s_%d_%d%s' % (name, size_idx + 1, t + 1, ext), img_uint)
 
 
-def setup_net(args):
-    """The net, in the mode asked for, and the objective on its target layer."""
+def parse_args(argv=None):
+    """The original's flags, checked (check_args) unless --list_blobs."""
+    args = build_parser().parse_args(argv)
+    if not args.list_blobs:
+        check_args(args)
+    return args
+
+
+def needed_files(args):
+    """The net, its mean image and the initial image (fetched first where missing)."""
+    paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
+    return paths + ([args.initial_image] if args.initial_image else [])
+
+
+def load_nets(args):
+    """The net, in the mode asked for, with the target it raises checked."""
     import caffe
     # Every file first (fetched where missing), so that a missing one is a line before Caffe starts.
-    paths = [os.path.expandvars(p) for p in (args.deploy_txt, args.caffe_model, args.mean_image)]
-    fetching.require(paths + ([args.initial_image] if args.initial_image else []))
+    paths = needed_files(args)
+    fetching.require(paths)
     if args.initial_image:
         read_rgb(args.initial_image, '--initial_image')
     gpu = None if args.gpu is None else args.gpu >= 0
@@ -220,20 +242,33 @@ def setup_net(args):
             raise
         raise modelcheck.TooLarge('--batch_size %d' % args.batch_size, error.reason,
                                   'give a smaller --batch_size') from None
+    loaded = Loaded(classifier=net)
+    check_units(args, loaded)
+    return loaded
+
+
+def check_units(args, loaded):
+    """The objective's terms, or --target_layer (and --target_neuron), in the net."""
+    net = loaded.classifier
     if args.objective:  # instead of --target_layer
-        objective = objectives.parse(args.objective)
-        objective.check(net)
-        return net, objective
+        objectives.parse(args.objective).check(net)
+        return
     objectives.check_blob(net, args.target_layer, '--target_layer')
     loading.layer_of(net, args.target_layer)  # one computes it (not the input), or a line saying so
     image_size(net)  # a colour image, or a line saying so
-    if args.image_type == 'amplify_layer':
-        return net, amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
     channels = net.blobs[args.target_layer].data.shape[1]
-    if not 0 <= args.target_neuron < channels:
+    if args.image_type == 'amplify_neuron' and not 0 <= args.target_neuron < channels:
         raise UserError('--target_neuron %d is out of range: %s has neurons (channels) 0..%d'
                         % (args.target_neuron, args.target_layer, channels - 1))
-    return net, amplify_neuron(args.target_neuron)
+
+
+def objective_of(args):
+    """What the ascent raises: the --objective sum, or the layer or neuron of --image_type."""
+    if args.objective:
+        return objectives.parse(args.objective)
+    if args.image_type == 'amplify_layer':
+        return amplify_layer(args.amplify_l1_weight, args.amplify_l2_weight, args.amplify_grad_clip)
+    return amplify_neuron(args.target_neuron)
 
 
 def target_names(args):
@@ -309,14 +344,13 @@ def list_blobs(args):
     print(loading.blob_list(loading.load(definition)))
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.list_blobs:
-        return list_blobs(args)
+def run(args, loaded):
+    """The multiscale ascent with the net loaded: writes --output_file (and its
+    iterations, its arrays) and returns it."""
+    net = loaded.classifier
+    objective = objective_of(args)
     if args.seed is not None:
         np.random.seed(args.seed)
-    check_args(args)
-    net, objective = setup_net(args)
     clean_stale(os.path.dirname(args.output_file) or ".")  # what a killed run left (its files are renamed whole)
     mean_img = np.load(os.path.expandvars(args.mean_image))
     _, C, H, W = net.blobs[input_blob(net)].data.shape
@@ -342,14 +376,45 @@ def main(argv=None):
 
     img_uint = img_to_uint(img, mean_img, rescale=args.rescale_image)
     imsave(args.output_file, img_uint)
-    # what regression.py needs to put it beside the gallery picture it remakes
-    # the unit it raises (a sum of units: its text, which regression.py never pairs)
-    unit = args.objective or (args.target_neuron if args.image_type == 'amplify_neuron' else None)
-    manifests.write_picture_manifest(args.output_file, unit, img_uint.shape[:2],
-                                     published=manifests.published_cnnvis(args.output_file))
     if args.save_raw:
         save_raw(args.output_file, image=img, image_uint8=img_uint)  # the float image and its 8-bit picture
+    neuron = args.target_neuron if args.image_type == 'amplify_neuron' and not args.objective else None
+    return [Result(args.output_file, neuron, objective=args.objective)]
+
+
+def units_of(args):
+    """The unit numbers raised: --objective's terms', or amplify_neuron's --target_neuron."""
+    if args.objective:
+        return [term.unit for term in objectives.parse(args.objective).terms]
+    return [args.target_neuron] if args.image_type == 'amplify_neuron' else []
+
+
+def output_argv(folder):
+    return ['--output_file', os.path.join(folder, 'out.png')]
+
+
+def output_folder(args):
+    return os.path.dirname(args.output_file) or '.'
+
+
+def scoring(args, size):
+    """Not scored on a net (regression.py compares it with the gallery picture alone)."""
+    return dict(net=None, layer=None, xy=0, panel_size=size, act_region=None)
+
+
+def sweep_problem(args):
+    shown = [word for word in ('show', 'plot_pix') if word in args.iter_behavior.split('+')]
+    if shown:
+        return '--iter_behavior %s opens a window on every worker: sweep with save or print' % shown[0]
+    return None
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.list_blobs:
+        return list_blobs(args)
+    run(args, load_nets(args))
 
 
 if __name__ == '__main__':
-    run(main)
+    cli.run(main)

@@ -16,11 +16,12 @@ import numpy as np
 from numpy.linalg import norm
 
 from ppgn import chains, codes, options
-from prefinput import objectives
-from prefinput.cli import add_setting_flags, print_settings, run
+from prefinput import cli, objectives
+from prefinput.cli import add_setting_flags, print_settings
 from prefinput.errors import UserError
 from prefinput.files import hold_output_folder
 from prefinput.netdefs import loading
+from prefinput.program import Loaded, Units
 from prefinput.registry import fetching
 from prefinput.steps import check_covers, input_blob
 from sampler import Sampler, sampling_settings, save_results
@@ -29,6 +30,10 @@ from sampler import Sampler, sampling_settings, save_results
 # log-probability of each word of the vocabulary
 FEATURES = "image_features"
 LSTM_OUTPUT = "log_prob"
+
+# The program interface (prefinput/program.py): what a chain is conditioned on is a sentence, its own folder
+UNITS = (Units("sentence", numbered=False, folder_per_unit=True),)
+NET_FLAGS = options.NET_FLAGS
 
 
 class CaptionConditionalSampler(Sampler):
@@ -127,8 +132,13 @@ def load_nets(args):
                                                args.gen_in_layer, args.gen_out_layer, args.opt_layer,
                                                init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
-    caption_condition(args, net, lstm)
-    return net, lstm, encoder, generator
+    loaded = Loaded(classifier=net, lstm=lstm, encoder=encoder, generator=generator)
+    check_units(args, loaded)
+    return loaded
+
+
+def check_units(args, loaded):
+    caption_condition(args, loaded.classifier, loaded.lstm)
 
 
 def caption_condition(args, net, lstm):
@@ -146,7 +156,7 @@ def caption_condition(args, net, lstm):
 
 def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
-    net, lstm, encoder, generator = loaded
+    net, lstm, encoder, generator = loaded.classifier, loaded.lstm, loaded.encoder, loaded.generator
     conditions = [caption_condition(args, net, lstm)]
 
     np.random.seed(args.seed)
@@ -168,6 +178,23 @@ def sample(args, loaded):
         return save_results(args, filename, output_image, output_image, list_samples)
 
 
+def run(args, loaded):
+    """The program interface's run (prefinput/program.py): the chain's Result."""
+    return [sample(args, loaded)]
+
+
+def units_of(args):
+    return []  # a sentence names no unit
+
+
+output_argv, output_folder, sweep_problem = options.output_argv, options.output_folder, options.sweep_problem
+
+
+def scoring(args, size):
+    """Not scored: no unit of the feature extractor is what the chain raises."""
+    return dict(net=None, layer=args.act_layer, xy=args.xy, panel_size=size, act_region=None)
+
+
 def main(argv=None):
     args = parse_args(argv)
     loaded = load_nets(args)  # first, so that a mistake stops the program in one line
@@ -180,4 +207,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    run(main)
+    cli.run(main)

@@ -16,14 +16,21 @@ import numpy as np
 from numpy.linalg import norm
 
 from ppgn import chains, codes, masks, options
-from prefinput import objectives
-from prefinput.cli import FiniteFloat, add_setting_flags, check_labels, print_settings, run
+from prefinput import cli, objectives
+from prefinput.cli import FiniteFloat, add_setting_flags, check_labels, print_settings
 from prefinput.errors import UserError
 from prefinput.files import check_name, check_regular_file, hold_output_folder
 from prefinput.netdefs import loading
+from prefinput.program import Loaded, Units
 from prefinput.registry import fetching
 from prefinput.steps import check_covers, check_unit, image_size, input_blob, unit_index, unit_values
 from sampler import Sampler, sampling_settings, save_results
+
+# The program interface (prefinput/program.py): one chain a unit (946_629: one after another) or sum of units;
+# each chain its own folder (their samples/ would collide)
+UNITS = (Units("units", layer_flag="act_layer", folder_per_unit=True),
+         Units("objective", numbered=False, folder_per_unit=True))
+NET_FLAGS = options.NET_FLAGS
 
 
 class ClassConditionalSampler(Sampler):
@@ -173,8 +180,13 @@ def load_nets(args):
                                                args.gen_in_layer, args.gen_out_layer, args.opt_layer,
                                                init_file=args.init_file)
     check_covers(generator, args.gen_out_layer, net, 'the condition net')
-    parse_conditions(args, net)
-    return net, encoder, generator
+    loaded = Loaded(classifier=net, encoder=encoder, generator=generator)
+    check_units(args, loaded)
+    return loaded
+
+
+def check_units(args, loaded):
+    parse_conditions(args, loaded.classifier)
 
 
 def label_file(args, conditions):
@@ -249,7 +261,7 @@ def output_name(args, condition):
 
 def sample(args, loaded):
     """One chain with the nets already loaded; returns what it made (a Result)."""
-    net, encoder, generator = loaded
+    net, encoder, generator = loaded.classifier, loaded.encoder, loaded.generator
     conditions = parse_conditions(args, net)
     sampler = ClassConditionalSampler(label_file(args, conditions) if args.save_every > 0 else None)
     if args.epsilon4 > 0 and image_size(net) != image_size(encoder):
@@ -271,6 +283,31 @@ def sample(args, loaded):
                             objectives.unit_and_text(conditions[-1]["objective"])[1] if args.objective else None)
 
 
+def run(args, loaded):
+    """The program interface's run (prefinput/program.py): the chain's Result."""
+    return [sample(args, loaded)]
+
+
+def units_of(args):
+    """The unit numbers conditioned on: --units', or the terms' of --objective's sums."""
+    if args.objective:
+        return [term.unit for objective in objectives.parse_all(args.objective) for term in objective.terms]
+    return [int(u) for u in args.units.split("_") if u.isdigit()]  # anything else: parse_conditions' one line
+
+
+output_argv, output_folder, sweep_problem = options.output_argv, options.output_folder, options.sweep_problem
+
+
+def scoring(args, size):
+    """The condition net scores the final images (of `size`) at --act_layer (and --xy); an inpainting's
+    is the masked image beside the filled one, and the net scores the filled one."""
+    panel_size, act_region = size, None
+    if args.epsilon4 > 0:
+        panel_size, act_region = (size[0], 2 * size[1] + 1), [0, size[1] + 1, size[0], size[1]]
+    return dict(net=(args.net_definition, args.net_weights), layer=args.act_layer, xy=args.xy,
+                panel_size=panel_size, act_region=act_region)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.list_blobs:
@@ -287,4 +324,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    run(main)
+    cli.run(main)

@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Sweep act_max.py or sampling_class.py over a grid of flags, in parallel on Dask.
+"""Sweep a program (act_max, sampling_class, sampling_caption, cnn_vis, cnnpref: the
+registry of prefinput/program.py) over a grid of flags, in parallel on Dask.
 
     ./sweep.py act_max --unit 0-9 --seed 0 1 2 --L2 0.99 0.999 --output_dir out
     ./sweep.py sampling_class --units 945 946_629 --seed 0 1 --output_dir out
     ./sweep.py act_max --objective "fc8:980 + fc8:470" "fc8:980 - 0.5*fc8:437" --seed 0 1 --output_dir out
+    ./sweep.py sampling_caption --sentence a_red_car a_dog --seed 0 1 --output_dir out
+    ./sweep.py cnn_vis --target_neuron 0-9 --target_layer fc8 --seed 0 --output_dir out
 
 Any flag of the program may take several values: every combination is a
 point, and a point makes the files (and the bits) that the program makes
-alone with the same flags.  --unit also takes ranges (0-999) and `all` (every
-unit of --act_layer).  --objective's sums of units may stand for --unit:
-each is a point.  Points that differ in a flag the program's file names
-leave out go into their own folder, OUTPUT_DIR/flag=value,.../ (a
-sampling_class point always has one: its samples/ would collide).  With
-act_max's --batch K a worker runs K units of a point group in one pass.
+alone with the same flags.  The units (the program's first units flag:
+--unit, --units, --target_neuron, --sentence; --unit and --units stand for
+it) also take ranges (0-999) and `all` (every unit of the layer).
+--objective's sums of units may stand for them: each is a point.  Points
+that differ in a flag the program's file names leave out go into their own
+folder, OUTPUT_DIR/flag=value,.../ (a PPGN chain or a cnn-vis image always
+has one: its files would collide).  With act_max's --batch K a worker runs K
+units of a point group in one pass.
 
 Each finished point is a line of OUTPUT_DIR/sweep.jsonl; the same command
 run again does only the points whose files are missing or changed.
@@ -41,105 +46,14 @@ from prefinput import cpu
 from prefinput.cli import run
 from prefinput.errors import UserError
 from prefinput.files import clean_stale, hold_output_folder
+from prefinput.program import PROGRAMS, load, units_given
 from prefinput.results import Result
 
-
-# --- the programs ----------------------------------------------------------------
-
-class ActMax:
-    unit_flag = "unit"
-    name_flags = {"act_layer", "unit", "n_iters", "L2", "start_lr", "seed"}  # in act_max.output_name
-    folder_per_unit = False
-
-    @staticmethod
-    def module():
-        import act_max
-        return act_max
-
-    @staticmethod
-    def set_units(argv, units):
-        return argv + ["--unit", *units]
-
-    expand = staticmethod(grid.expand_units)  # ranges and `all` (given the blob's size) written out
-
-    def unit_count(self, loaded, args):
-        """How many units --act_layer has (what `all` means)."""
-        return self.classifier(loaded).blobs[args.act_layer].data.shape[1]
-
-    @staticmethod
-    def classifier(loaded):
-        return loaded.net
-
-    def check_units(self, argv, units):
-        """The nets, loaded as the program loads them (load_nets checks every unit it is given)."""
-        return self.module().load_nets(self.parse(self.set_units(argv, units)))
-
-    def run(self, args, loaded):
-        return self.module().visualise(args, loaded)
-
-    def parse(self, argv):
-        return parse_program(self.module(), argv)
-
-
-class SamplingClass(ActMax):
-    unit_flag = "units"
-    name_flags = set()
-    folder_per_unit = True  # the samples/ of two chains would collide
-
-    @staticmethod
-    def module():
-        import sampling_class
-        return sampling_class
-
-    @staticmethod
-    def set_units(argv, units):
-        [unit] = units  # one chain per point
-        return argv + ["--units", unit]
-
-    @staticmethod
-    def classifier(loaded):
-        return loaded[0]
-
-    def check_units(self, argv, units):
-        loaded = self.module().load_nets(self.parse(self.set_units(argv, units[:1])))
-        for unit in units:
-            self.module().parse_conditions(self.parse(self.set_units(argv, [unit])), loaded[0])
-        return loaded
-
-    def run(self, args, loaded):
-        return [self.module().sample(args, loaded)]
-
-
-class Objectives:
-    """A program swept over --objective's sums of units instead of units."""
-    unit_flag = "objective"
-
-    def __init__(self, program):
-        self.program = program
-        self.name_flags = program.name_flags - {"act_layer", "unit"} | ({"objective"} if program.name_flags else set())
-        self.folder_per_unit = program.folder_per_unit
-
-    def __getattr__(self, name):  # the rest as the program's
-        return getattr(self.program, name)
-
-    @staticmethod
-    def expand(specs, size=None):
-        return list(dict.fromkeys(specs))  # each sum as given, once
-
-    def set_units(self, argv, units):
-        return argv + ["--objective", *units]
-
-    def check_units(self, argv, units):
-        return self.module().load_nets(self.parse(self.set_units(argv, units)))  # checks each sum
-
-    def unit_count(self, loaded, args):
-        return None
-
-
-PROGRAMS = {"act_max": ActMax(), "sampling_class": SamplingClass()}
 SWEEP_OPTIONS = {"workers": 1, "scheduler": 1, "quiet": 0}   # with how many values
-NEUTRAL = {"output_dir", "offline"}  # change nothing a point makes: not in its params
+NEUTRAL = {"offline"}  # changes nothing a point makes: not in its params
 
+
+# --- the programs (prefinput/program.py's interface) ------------------------------
 
 def parse_program(module, argv):
     """The program's parse_args, its argparse errors (usage and a line) made one line."""
@@ -154,6 +68,44 @@ def parse_program(module, argv):
         last = captured.getvalue().strip().splitlines()[-1:] or ["invalid flags"]
         raise UserError(f"{module.__name__}: {last[0].split(': error: ', 1)[-1]} "
                         f"(in the point {' '.join(argv)})") from None
+
+
+def expand(units, specs, size=None):
+    """The values of `units` written out: numbers' ranges and `all` (given
+    the blob's size); others (sums, sentences) each as given, once."""
+    return grid.expand_units(specs, size) if units.numbered else list(dict.fromkeys(specs))
+
+
+def check_units(program, units, argv, concrete):
+    """Every unit of `concrete` checked as the program checks it (one line for
+    a mistake), the nets loaded once here (the workers load their own);
+    returns how many units the blob has (what `all` means)."""
+    groups = ([concrete] if units.batch_flag else [[unit] for unit in concrete]) or [["0"]]
+    first = parse_program(program, argv + units.argv(groups[0]))
+    loaded = program.load_nets(first)
+    for group in groups[1:]:
+        program.check_units(parse_program(program, argv + units.argv(group)), loaded)
+    return units.count(first, loaded)
+
+
+@contextlib.contextmanager
+def made_for_planning(folder):
+    """`folder` made, for the points' checks (a program may want its output's
+    folder there), and taken away again with the parents made for it if the
+    plan stops on a mistake."""
+    missing, path = [], os.path.abspath(folder)
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    with contextlib.suppress(OSError):  # the program says why not, in one line
+        os.makedirs(folder, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for path in missing:  # the deepest first; only empty ones
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        raise
 
 
 # --- the worker's side -------------------------------------------------------------
@@ -171,9 +123,9 @@ def file_stats(paths):
 def nets_for(program, args):
     """The nets for `args`, loaded once per worker and kept (the two last sets):
     the parent has checked every point's blobs and units already."""
-    key = (type(program).__name__, file_stats(program.module().needed_files(args)))
+    key = (program.__name__, file_stats(program.needed_files(args)))
     if key not in _NETS:
-        _NETS[key] = program.module().load_nets(args)
+        _NETS[key] = program.load_nets(args)
         while len(_NETS) > 2:
             _NETS.popitem(last=False)
     _NETS.move_to_end(key)
@@ -184,9 +136,9 @@ def run_chunk(name, argv):
     """Run one group of points (the program's flags `argv`) on a Dask worker;
     returns each unit's files and activation, the seconds and the worker."""
     from distributed import get_worker
-    program = PROGRAMS[name]
+    program = load(name)
     with _RUN, open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        args = program.parse(argv)
+        args = parse_program(program, argv)
         loaded = nets_for(program, args)
         start = time.perf_counter()
         results = program.run(args, loaded)
@@ -218,20 +170,16 @@ def parse_command(argv):
     for flag, values in options.items():
         if len(values) != SWEEP_OPTIONS[flag]:
             raise UserError(f"--{flag} takes {SWEEP_OPTIONS[flag] or 'no'} value{'s'[:SWEEP_OPTIONS[flag] != 1]}")
-    program = PROGRAMS[name]
-    if any(flag == "objective" for flag, _ in flags):
-        program = Objectives(program)
-    flags = [(program.unit_flag if flag in ("unit", "units") else flag, values)
-             for flag, values in flags if flag not in SWEEP_OPTIONS]
-    if name == "act_max" and dict(flags).get("debug", ["0"]) != ["0"]:
-        raise UserError("--debug 1 would write every point's iterations into the one OUTPUT_DIR/debug: "
-                        "run act_max.py alone for it")
-    units = dict(flags).get(program.unit_flag)
-    if not units:
-        raise UserError(f"--{program.unit_flag} is required: units, ranges (0-9) or all")
+    program = load(name)
+    units = units_given(program, [flag for flag, _ in flags])
     output = dict(flags).get("output_dir", ["."])
     if len(output) != 1:
         raise UserError("--output_dir takes one folder: the points go into it (and its subfolders)")
+    flags = [(units.flag if flag in ("unit", "units") and units.numbered else flag, values)
+             for flag, values in flags if flag not in SWEEP_OPTIONS and flag != "output_dir"]
+    if not dict(flags).get(units.flag):
+        raise UserError(f"--{units.flag} is required: " + ("units, ranges (0-9) or all" if units.numbered else
+                                                            "the values to sweep"))
     cores = len(os.sched_getaffinity(0))
     workers = options.get("workers", [str(cores)])[0]
     if not workers.isdigit() or int(workers) < 1:
@@ -242,8 +190,8 @@ def parse_command(argv):
     scheduler = options.get("scheduler", [None])[0]
     if scheduler is not None:
         check_address(scheduler)
-    return program, flags, dict(output_dir=output[0], workers=int(workers), quiet="quiet" in options,
-                                scheduler=scheduler)
+    return name, units, flags, dict(output_dir=output[0], workers=int(workers), quiet="quiet" in options,
+                                     scheduler=scheduler)
 
 
 def check_address(scheduler):
@@ -262,34 +210,34 @@ def check_address(scheduler):
                         f"give tcp://HOST:PORT, as `dask scheduler` prints it")
 
 
-def plan(program, flags, output_dir):
+def plan(program, units, flags, output_dir):
     """Every point, checked as its program would check it (one line for a
     mistake, before any work): [(argv, batch, [(params, unit, folder)])], a
     group of points for each combination of the other flags."""
-    unit_specs = dict(flags)[program.unit_flag]
-    others = [(flag, values) for flag, values in flags if flag not in (program.unit_flag, "output_dir")]
-    swept = {flag for flag, values in others if len(values) > 1} - program.name_flags
-    concrete = program.expand([spec for spec in unit_specs if spec != "all"])
-    sizes = {}   # what load_nets checks -> how many units the act_layer has
+    unit_specs = dict(flags)[units.flag]
+    others = [(flag, values) for flag, values in flags if flag != units.flag]
+    swept = {flag for flag, values in others if len(values) > 1} - units.name_flags
+    concrete = expand(units, [spec for spec in unit_specs if spec != "all" or not units.numbered])
+    sizes = {}   # what load_nets checks -> how many units the layer has
     groups = []
     for combo in grid.combinations(others):
         def folder(unit):
-            named = combo + [(program.unit_flag, [unit])] if program.folder_per_unit else combo
-            sub = grid.folder_of(named, swept | {program.unit_flag})
+            named = combo + [(units.flag, [unit])] if units.folder_per_unit else combo
+            sub = grid.folder_of(named, swept | {units.flag})
             return os.path.join(output_dir, sub) if sub else output_dir
-        argv = grid.argv_of(combo)
-        args = program.parse(program.set_units(argv + ["--output_dir", output_dir], concrete[:1] or ["0"]))
-        what = (file_stats(program.module().needed_files(args)),
-                *(getattr(args, name, None) for name in ("act_layer", "xy", "gen_in_layer", "gen_out_layer",
-                                                          "opt_layer")))
+        argv = grid.argv_of(combo) + program.output_argv(output_dir)
+        args = parse_program(program, argv + units.argv(concrete[:1] or ["0"]))
+        problem = program.sweep_problem(args)
+        if problem:
+            raise UserError(problem)
+        what = (file_stats(program.needed_files(args)), *(getattr(args, flag) for flag in program.NET_FLAGS))
         if what not in sizes:
-            loaded = program.check_units(argv + ["--output_dir", output_dir], concrete or ["0"])
-            sizes[what] = program.unit_count(loaded, args)
-            del loaded  # the workers load their own
+            sizes[what] = check_units(program, units, argv, concrete)
         base = grid.params_of([(flag, values) for flag, values in combo if flag not in NEUTRAL])
-        points = [(dict(base, **{program.unit_flag: unit}), unit, folder(unit))
-                  for unit in program.expand(unit_specs, sizes[what])]
-        groups.append((argv, max(1, getattr(args, "batch", 1)), points))
+        points = [(dict(base, **{units.flag: unit}), unit, folder(unit))
+                  for unit in expand(units, unit_specs, sizes[what])]
+        batch = getattr(args, units.batch_flag) if units.batch_flag else 1
+        groups.append((grid.argv_of(combo), max(1, batch), points))
     return groups
 
 
@@ -339,13 +287,15 @@ def scheduler_client(address):
 
 
 def main(argv=None):
-    program, flags, options = parse_command(sys.argv[1:] if argv is None else argv)
-    groups = plan(program, flags, options["output_dir"])
+    name, units, flags, options = parse_command(sys.argv[1:] if argv is None else argv)
+    program = load(name)
+    with made_for_planning(options["output_dir"]):
+        groups = plan(program, units, flags, options["output_dir"])
     with hold_output_folder(options["output_dir"], "--output_dir"):  # one sweep at a time into a folder
-        return run_grid(program, flags, options, groups)
+        return run_grid(name, units, flags, options, groups)
 
 
-def run_grid(program, flags, options, groups):
+def run_grid(name, units, flags, options, groups):
     """Compute the points not done yet, record them and show them all in the
     gallery; returns the exit status."""
     output_dir = options["output_dir"]
@@ -359,20 +309,18 @@ def run_grid(program, flags, options, groups):
         todo = [point for point in group if not grid.finished(output_dir, records.get(grid.key_of(point[0])))]
         for first in range(0, len(todo), batch):  # a chunk's points share their folder (a batch is one group's)
             chunk = todo[first:first + batch]
-            chunks.append((program.set_units(argv_ + ["--output_dir", chunk[0][2]], [unit for _, unit, _ in chunk]),
+            chunks.append((argv_ + load(name).output_argv(chunk[0][2]) + units.argv([unit for _, unit, _ in chunk]),
                            chunk))
     todo = sum(len(chunk_points) for _, chunk_points in chunks)
     print(f"sweep.py: {len(points)} points, {len(points) - todo} done before, {todo} to compute", file=sys.stderr)
-    swept = [flag for flag, values in flags if len(values) > 1 and flag not in NEUTRAL | {program.unit_flag}]
+    swept = [flag for flag, values in flags if len(values) > 1 and flag not in NEUTRAL | {units.flag}]
     lost = False
     if chunks:
-        name = next(key for key, value in PROGRAMS.items()
-                    if value in (program, getattr(program, "program", None)))
-        lost = compute(name, chunks, options, len(points) - todo, len(points), swept + [program.unit_flag])
+        lost = compute(name, chunks, options, len(points) - todo, len(points), swept + [units.flag])
     records = grid.read_records(output_dir)
     done = [records[grid.key_of(params)] for params, _, _ in points
             if grid.finished(output_dir, records.get(grid.key_of(params)))]
-    gallery.write(output_dir, done, swept)
+    gallery.write(output_dir, done, swept, units.flag)
     if lost:
         print(f"sweep.py: error: the scheduler {options['scheduler']} went away mid-sweep (the connection to it "
               f"was lost); {len(done)} of {len(points)} points are done, kept in "

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""The example scripts' driver: runs act_max.py, sampling_class.py or
-sampling_caption.py in this process with the nets loaded once, once per unit
-and seed as the original scripts' loops did, then makes the example's
-pictures (labels, crops, collages, chains, GIFs, sheets) and their manifests
-from the files the program returns.
+"""The example scripts' driver: runs a program of prefinput/program.py's
+registry in this process with the nets loaded once, once per unit and seed
+as the original scripts' loops did, then makes the example's pictures
+(labels, crops, collages, chains, GIFs, sheets) and their manifests from the
+files the program returns.
 
-    examples/driver.py act_max --units "643 624" --labels synset --label_file F \\
-        --collage output/example1.jpg --tile 5x1 -- <act_max.py flags>
-    examples/driver.py sampling_class --example 1 --units 13 --seeds 0 \\
-        --chain 'output/chain_13__{seed}.jpg' --chain_size 40 -- <sampling_class.py flags>
+    examples/driver.py PROGRAM --units "643 624" --labels synset --label_file F \\
+        --collage output/example1.jpg --tile 5x1 -- <the program's flags>
+    examples/driver.py PROGRAM --example 1 --units 13 --seeds 0 \\
+        --chain 'output/chain_13__{seed}.jpg' --chain_size 40 -- <the program's flags>
 
-Everything after `--` goes to the program, with --unit(s)/--seed added per run.
+Everything after `--` goes to the program, with its units' flag (the first
+of its UNITS) and --seed added per run.  It uses the program interface only.
 """
 import os
 import sys
@@ -19,26 +20,26 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # suppress Caffe's verbose print
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the programs are top-level scripts
 
-import importlib  # noqa: E402
 import random  # noqa: E402
 
 from harness import figures, manifests  # noqa: E402
-from prefinput import collage, objectives  # noqa: E402
+from prefinput import collage  # noqa: E402
 from prefinput.cli import ArgumentParser, check_labels, run  # noqa: E402
 from prefinput.files import hold_output_folder  # noqa: E402
+from prefinput.image import imread  # noqa: E402
+from prefinput.program import PROGRAMS, load  # noqa: E402
 from prefinput.registry import fetching  # noqa: E402
 from prefinput.steps import image_size  # noqa: E402
-
-PROGRAMS = ("act_max", "sampling_class", "sampling_caption")
 
 
 def parse_args(argv=None):
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             epilog="After --: the program's own flags.")
-    parser.add_argument("program", choices=PROGRAMS, help="which program to run")
+    parser.add_argument("program", choices=list(PROGRAMS), help="which program to run")
     parser.add_argument("--example", type=int, metavar="N",
                         help="the example script's number: names its published picture in the manifests")
-    parser.add_argument("--units", help="space-separated units; one run each (act_max: all in one run)")
+    parser.add_argument("--units", help="space-separated units; one run each (a program that batches units: "
+                                        "all in one run)")
     parser.add_argument("--seeds", help="space-separated seeds, one run each (default: the program's --seed)")
     final = parser.add_argument_group("each final image")
     final.add_argument("--crop", type=collage.parse_crop, help="crop it to WxH+X+Y first")
@@ -47,7 +48,9 @@ def parse_args(argv=None):
     final.add_argument("--collage", help="after all runs: the final images in one montage, trimmed (DGN-AM)")
     final.add_argument("--tile", type=collage.parse_tile, default=(5, 1), help="the collage's COLUMNSxROWS")
     final.add_argument("--frames", action="store_true",
-                       help="the collage shows the run's intermediate images (act_max --debug 1) instead")
+                       help="the collage shows the run's intermediate images (DGN-AM's --debug 1) instead")
+    final.add_argument("--manifests", action="store_true",
+                       help="each final image's own manifest, naming the gallery picture it remakes (cnn-vis)")
     final.add_argument("--sheet", help="after all runs: the final images in one montage, untrimmed (PPGN)")
     final.add_argument("--sheet_columns", type=int, default=5)
     final.add_argument("--sheet_label", help="a label under the sheet")
@@ -71,17 +74,13 @@ def planned_runs(options, program):
     every run's flags are checked before any net loads."""
     units = options.units.split() if options.units else []
     seeds = options.seeds.split() if options.seeds else [None]
-    if options.program == "act_max":
-        groups = [units] if units else [[]]
-        flag = "--unit"
-    else:
-        groups = [[unit] for unit in units] or [[]]
-        flag = "--units"
+    given = program.UNITS[0]
+    groups = ([units] if given.batch_flag else [[unit] for unit in units]) if units else [[]]
     runs = []
     for group in groups:
         for seed in seeds:
             argv = list(options.program_args) + (["--seed", seed] if seed is not None else []) + \
-                ([flag, *group] if group else [])
+                (given.argv(group) if group else [])
             runs.append((seed, program.parse_args(argv)))
     return runs
 
@@ -93,19 +92,14 @@ def pictures(options, runs):
         + [(flag, path) for flag, path in (("--collage", options.collage), ("--sheet", options.sheet)) if path]
 
 
-def check_finals(options, runs, size):
+def check_finals(options, program, runs, size):
     """Stop with one line, before any run, unless --crop fits the final images
     (of `size`) and --label_file has a line for every unit."""
     if options.crop:
         figures.check_crop(options.crop, size)
     if options.labels in ("synset", "places"):
         fetching.require([options.label_file])
-        # act_max's --unit list, sampling_class's --units 946_629 (checked by its load_nets), --objective's terms
-        units = [unit for _, args in runs for unit in (args.unit if getattr(args, "unit", None) else
-                                                       [int(u) for u in (getattr(args, "units", None) or "").split("_")
-                                                        if u])]
-        units += [term.unit for _, args in runs for text in getattr(args, "objective", None) or []
-                  for term in objectives.parse(text).terms]
+        units = [unit for _, args in runs for unit in program.units_of(args)]
         check_labels("--label_file", options.label_file, figures.read_labels(options.label_file), units)
 
 
@@ -115,36 +109,33 @@ def folder_made(path):
     return path
 
 
-def run_program(program, args, loaded):
-    """The Results of one run."""
-    if hasattr(program, "visualise"):
-        return program.visualise(args, loaded)
-    return [program.sample(args, loaded)]
-
-
 def run_all(options, program, runs, loaded, size):
-    """The Results of every run, each run's chain made (if asked) once it is done."""
+    """The Results of every run, each run's chain or manifests made (if asked) once it is done."""
     results = []
     for seed, args in runs:
-        made = run_program(program, args, loaded)
+        made = program.run(args, loaded)
         results += made
-        if options.chain:
-            for result in made:
-                make_chain(options, args, size, result, options.chain.format(seed=seed))
+        for result in made:
+            if options.chain:
+                make_chain(options, program.scoring(args, size), size, result, options.chain.format(seed=seed))
+            if options.manifests:
+                write_picture_manifest(program.scoring(args, imread(result.file).shape[:2]), result)
     return results
 
 
 def main(argv=None):
     options = parse_args(argv)
-    program = importlib.import_module(options.program)
+    program = load(options.program)
+    if "--list_blobs" in options.program_args:  # the program's own answer, as when it runs alone
+        return program.main(options.program_args)
     runs = planned_runs(options, program)
     for flag, path in pictures(options, runs):
         figures.check_picture(path, flag)
     loaded = program.load_nets(runs[0][1])
-    net = loaded.net if options.program == "act_max" else loaded[0]
-    size = tuple(image_size(net))  # of the final images and the samples
-    check_finals(options, runs, size)
-    with hold_output_folder(runs[0][1].output_dir, "--output_dir"):  # one driver at a time into a folder
+    size = tuple(image_size(loaded.classifier))  # of the final images and the samples
+    check_finals(options, program, runs, size)
+    folder = program.output_folder(runs[0][1])
+    with hold_output_folder(folder, program.output_argv(folder)[0]):  # one driver at a time into a folder
         results = run_all(options, program, runs, loaded, size)
     finals = [result.file for result in results]
     if options.crop:
@@ -155,9 +146,9 @@ def main(argv=None):
         for result in results:
             collage.label_below(result.file, figures.label_of_result(result, options.labels, lines))
     if options.collage:
-        make_collage(options, runs[-1][1], size, results)
+        make_collage(options, program.scoring(runs[-1][1], size), size, results)
     if options.sheet:
-        make_sheet(options, runs[-1][1], size, results)
+        make_sheet(options, program.scoring(runs[-1][1], size), results)
 
 
 def panel_unit(unit, result):
@@ -166,13 +157,14 @@ def panel_unit(unit, result):
     return result.objective if unit is None and result.objective else unit
 
 
-def scored_net(args):
-    """The (definition, weights) a manifest's panels are scored on: the condition
-    net's, where the example activates units (a caption has none)."""
-    return None if hasattr(args, "sentence") else (args.net_definition, args.net_weights)
+def write_picture_manifest(scoring, result):
+    """The manifest of a one-picture result, the whole image one panel (cnn-vis's
+    pictures: the gallery picture of its name, exampleN.png, if it remakes one)."""
+    manifests.write_manifest(result.file, (1, 1), [result.file], [panel_unit(result.unit, result)],
+                             **scoring, published=manifests.published_cnnvis(result.file))
 
 
-def make_collage(options, args, size, results):
+def make_collage(options, scoring, size, results):
     """DGN-AM's collage of the final images (or of the iterations, with
     --frames) with its manifest."""
     if options.frames:
@@ -189,8 +181,8 @@ def make_collage(options, args, size, results):
     collage.montage(panels, folder_made(options.collage), tile=tile)
     # a collage with a sum of units in it remakes no published picture
     published = {"published": None} if any(isinstance(unit, str) for unit in units) else {}
-    manifests.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scored_net(args),
-                             layer=args.act_layer, xy=args.xy, **published)
+    manifests.write_manifest(options.collage, tile, panels, units, panel_size, offset, net=scoring["net"],
+                             layer=scoring["layer"], xy=scoring["xy"], **published)
     # The original scripts' last words (the scripts now end by exec'ing this)
     if options.frames:
         print(f"Intermediate results: {options.collage}")
@@ -200,7 +192,7 @@ def make_collage(options, args, size, results):
               else f"Result: [ {options.collage} ]")
 
 
-def make_chain(options, args, size, result, chain):
+def make_chain(options, scoring, size, result, chain):
     """The montage of a run's kept samples (10 a row) with its manifest, and its GIF if asked."""
     samples = result.frames
     if not samples:
@@ -216,8 +208,7 @@ def make_chain(options, args, size, result, chain):
         picked = picked[:options.chain_size]
     tile = figures.rows_montage([s.file for s in picked], folder_made(chain), figures.CHAIN_COLUMNS)
     manifests.write_manifest(chain, tile, [s.file for s in picked], [panel_unit(s.unit, result) for s in picked],
-                             size, offset,
-                             net=scored_net(args), layer=args.act_layer, xy=args.xy,
+                             size, offset, net=scoring["net"], layer=scoring["layer"], xy=scoring["xy"],
                              published=manifests.published_ppgn(options.example))
     print(os.path.abspath(chain))
     if options.gif:
@@ -225,17 +216,13 @@ def make_chain(options, args, size, result, chain):
         print(os.path.abspath(chain + ".gif"))
 
 
-def make_sheet(options, args, size, results):
+def make_sheet(options, scoring, results):
     """The final images of all runs in one montage, with a label if asked, and its manifest."""
     finals = [result.file for result in results]
     tile = figures.rows_montage(finals, folder_made(options.sheet), options.sheet_columns)
     if options.sheet_label:
         collage.label_below(options.sheet, options.sheet_label)
-    panel_size, act_region = size, None
-    if getattr(args, "epsilon4", 0) > 0:  # inpainting: masked image | filled one; the net scores the filled one
-        panel_size, act_region = (size[0], 2 * size[1] + 1), [0, size[1] + 1, size[0], size[1]]
-    manifests.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], panel_size,
-                             net=scored_net(args), layer=args.act_layer, xy=args.xy, act_region=act_region,
+    manifests.write_manifest(options.sheet, tile, finals, [panel_unit(r.unit, r) for r in results], **scoring,
                              published=manifests.published_ppgn(options.example))
     print(os.path.abspath(options.sheet))
 

@@ -21,22 +21,25 @@ SHEET = "contact_sheet.jpg"
 SHEET_COLUMNS = 10
 
 
-def labels_for(entries):
-    """Each entry's unit label: its ImageNet class for an fc8 unit (where the
-    synset file is there), else `<layer> <unit>`; a sum of units (--objective)
-    with each fc8 term's class: `fc8:980 + fc8:470 (volcano + candle)`."""
+def labels_for(entries, unit_flag="unit"):
+    """Each entry's unit label (the value of its `unit_flag`): its ImageNet
+    class for an fc8 unit (where the synset file is there), else `<layer>
+    <unit>`; a sum of units (--objective) with each fc8 term's class:
+    `fc8:980 + fc8:470 (volcano + candle)`; a caption's sentence in words."""
     cache = {}
     labels = []
     for entry in entries:
         params = entry["params"]
-        unit = str(params.get("unit", params.get("units")))
-        layer = params.get("act_layer", "fc8")
+        unit = str(params.get(unit_flag))
+        layer = params.get("act_layer", params.get("target_layer", "fc8"))
         path = params.get("synset_file", setting("synset_file"))
         if path not in cache:
             cache[path] = read_labels(path) if os.path.isfile(path) else []
         lines = cache[path]
         if "objective" in params:
             labels.append(objective_label(params["objective"], lines))
+        elif "sentence" in params:
+            labels.append(params["sentence"].replace("_", " "))
         elif layer == "fc8" and unit.isdigit() and int(unit) < len(lines):
             labels.append(f"{unit} {label_of(int(unit), 'synset', lines)}")
         else:
@@ -53,13 +56,14 @@ def objective_label(text, lines):
         lambda term: label_of(term.unit, "synset", lines) if term.name == "fc8" and term.unit < len(lines) else None))
 
 
-def write(output_dir, entries, swept):
+def write(output_dir, entries, swept, unit_flag="unit"):
     """index.html and contact_sheet.jpg of the finished `entries` (sweep.jsonl's
-    records), `swept` the parameters that took several values."""
+    records), `swept` the parameters that took several values, `unit_flag`
+    the one the images are grouped by."""
     items = [dict(src=entry["files"][0], label=label, activation=entry.get("activation"), params=entry["params"])
-             for entry, label in zip(entries, labels_for(entries))]
+             for entry, label in zip(entries, labels_for(entries, unit_flag))]
     with atomic_path(os.path.join(output_dir, PAGE)) as temporary, open(temporary, "w") as f:
-        f.write(TEMPLATE.replace("@DATA@", json.dumps({"items": items, "swept": swept}).replace("</", "<\\/"))
+        f.write(TEMPLATE.replace("@DATA@", json.dumps({"items": items, "swept": swept, "unitFlag": unit_flag}).replace("</", "<\\/"))
                 .replace("@TITLE@", html.escape(os.path.basename(os.path.abspath(output_dir)))))
     if items:
         columns = min(SHEET_COLUMNS, len(items))
@@ -87,7 +91,7 @@ table.grid td, table.grid th { padding: 2px; text-align: center; }
 <script>
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
-const unitFlag = ["units", "objective", "unit"].find(f => data.items.length && f in data.items[0].params) || "unit";
+const unitFlag = data.unitFlag;
 const params = data.swept.filter(p => p !== unitFlag);
 const state = {};
 function readHash() {

@@ -71,6 +71,23 @@ def parse(parser, argv):
     return args
 
 
+# --- the program interface (prefinput/program.py), as both programs have it -----
+
+NET_FLAGS = ("act_layer", "xy", "gen_in_layer", "gen_out_layer", "opt_layer")
+
+
+def output_argv(folder):
+    return ["--output_dir", folder]
+
+
+def output_folder(args):
+    return args.output_dir
+
+
+def sweep_problem(args):
+    return None  # each point's chain is in a folder of its own
+
+
 def image_net_files(encoder_definition, encoder_weights, generator_definition, generator_weights, init_file,
                     mean_file):
     """The files of the encoder and the generator, and those a start from a

@@ -210,9 +210,25 @@ def test_windows_without_matplotlib_are_refused_before_any_work(net_flags, tmp_p
         cnn_vis.main(net_flags + ["--iter_behavior", "print+plot_pix", "--output_file", str(tmp_path / "o.png")])
 
 
-def test_an_example_output_writes_the_manifest_regression_reads(run, tmp_path, regression_main):
+@pytest.fixture
+def run_example(net_flags, tmp_path, repo):
+    """cnn_vis.py through the example driver, as examples/cnn-vis/common.sh runs it: the image and its manifest."""
+    def run_driver(*argv, name):
+        done = subprocess.run([sys.executable, str(repo / "examples" / "driver.py"), "cnn_vis", "--manifests", "--",
+                               *net_flags, "--output_file", str(tmp_path / name), "--iter_behavior", "print", *argv],
+                              cwd=tmp_path, env={**os.environ, **QUIET}, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return run_driver
+
+
+def test_cnn_vis_alone_writes_no_manifest(run, tmp_path):
+    run("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "1", name="example5.png")
+    assert not (tmp_path / "example5.json").exists()  # the example driver's job (examples/cnn-vis/common.sh)
+
+
+def test_an_example_output_writes_the_manifest_regression_reads(run_example, tmp_path, regression_main):
     from prefinput.image import imread, imsave
-    run("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="example5.png")
+    run_example("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="example5.png")
     manifest = json.loads((tmp_path / "example5.json").read_text())
     assert manifest["published"]["image"] == "cnn-vis/example5.png" and manifest["published"]["layout"] == "whole"
     assert [panel["file"] for panel in manifest["panels"]] == ["example5.png"]
@@ -224,8 +240,8 @@ def test_an_example_output_writes_the_manifest_regression_reads(run, tmp_path, r
     assert (tmp_path / "example5_vs_published.jpg").is_file()
 
 
-def test_another_output_name_has_no_published_picture(run, tmp_path, regression_main):
-    run("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="mine.png")
+def test_another_output_name_has_no_published_picture(run_example, tmp_path, regression_main):
+    run_example("--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2", name="mine.png")
     assert json.loads((tmp_path / "mine.json").read_text())["published"] is None
     with pytest.raises(UserError, match="published no picture"):
         regression_main(tmp_path / "mine.png")

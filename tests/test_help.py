@@ -13,7 +13,8 @@ import pytest
 from prefinput.registry import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ["act_max.py", "sampling_class.py", "sampling_caption.py", "cnn_vis.py", "regression.py", "sweep.py"]
+PROGRAMS = ["act_max.py", "sampling_class.py", "sampling_caption.py", "cnn_vis.py", "regression.py", "sweep.py",
+            "examples/cnnpref/cnnpref_program.py"]
 NUMBERED = sorted(path.name for path in ROOT.glob("[1-7]_*.sh"))
 CNNPREF = sorted("examples/cnnpref/" + path.name for path in (ROOT / "examples" / "cnnpref").glob("generate_*.py"))
 CNNVIS = sorted("examples/cnn-vis/" + path.name for path in (ROOT / "examples" / "cnn-vis").glob("example*.sh"))

@@ -136,7 +136,7 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
 
     sampler = Recorder(args.synset_file)
     np.random.seed(0)
-    net, encoder, generator = nets
+    net, encoder, generator = nets.classifier, nets.encoder, nets.generator
     with chains.kept_samples(args.output_dir, args.save_every, args.write_labels, args.save_raw) as kept:
         _, samples = sampler.sampling(net, encoder, generator, "feat", "deconv0", np.random.normal(0, 1, (1, 64)),
                                       3, 1.0, 1.0, -1, "fc8", [{"unit": 1, "xy": 0}, {"unit": 2, "xy": 0}],
@@ -153,7 +153,7 @@ def test_conditions_switch_every_n_iters(nets, net_flags, tmp_path):
 
 
 def test_conv_unit_condition_is_softmax_over_channels(nets, data_files, tmp_path):
-    net, _, _ = nets
+    net = nets.classifier
     sampler = sampling_class.ClassConditionalSampler(data_files["synset_file"])
     image = np.random.RandomState(1).normal(0, 30, (1, 3, 27, 27)).astype(np.float32)
     grad, prob, info = sampler.forward_backward_from_x_to_condition(net, "conv5", image, {"unit": 3, "xy": 2})
@@ -209,7 +209,7 @@ def test_inpainting_keeps_the_context_and_stitches(nets, net_flags, data_files, 
     args, filename, raw = chain(nets, net_flags, tmp_path, "--units", "5", "--n_iters", "3",
                                 "--init_file", data_files["volcano"], "--epsilon3", "0", "--epsilon4", "1e-9",
                                 "--seed", "2", "--lr_end", "1e-32")
-    _, encoder, _ = nets
+    encoder = nets.encoder
     np.random.seed(2)
     mask, neg = masks.get_mask((3, 27, 27))
     _, context = codes.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"], mask=neg)
@@ -220,7 +220,7 @@ def test_inpainting_keeps_the_context_and_stitches(nets, net_flags, data_files, 
 
 
 def test_init_file_is_read_as_the_encoder_sees_it(nets, data_files):
-    _, encoder, _ = nets
+    encoder = nets.encoder
     data = read_image_for(encoder, data_files["volcano"], data_files["mean_file_mat"])
     mean = scipy.io.loadmat(data_files["mean_file_mat"])["image_mean"][114:141, 114:141]
     rgb = image.imresize(image.imread(data_files["volcano"]), (27, 27))
@@ -229,7 +229,7 @@ def test_init_file_is_read_as_the_encoder_sees_it(nets, data_files):
 
 
 def test_init_file_starts_the_chain_from_its_code(nets, net_flags, data_files, tmp_path):
-    _, encoder, generator = nets
+    encoder, generator = nets.encoder, nets.generator
     code, _ = codes.encode_image(encoder, data_files["volcano"], "fc6", data_files["mean_file_mat"])
     generator.forward(feat=code)
     expected = generator.blobs["deconv0"].data[:, :, 2:29, 2:29].copy()
@@ -293,7 +293,7 @@ def test_a_sum_conditions_on_each_term_and_names_the_file_after_it(nets, net_fla
 
 def test_a_sums_gradient_is_each_terms_log_softmax_gradient_added(nets):
     from prefinput.objectives import parse
-    net = nets[0]
+    net = nets.classifier
     image = np.random.RandomState(0).normal(0, 30, (1, 3, 27, 27)).astype(np.float32)
     sampler = sampling_class.ClassConditionalSampler.__new__(sampling_class.ClassConditionalSampler)
     both, prob, _ = sampling_class.log_softmax_sum(net, image, parse("fc8:3 - 0.5*fc8:1"))

@@ -59,7 +59,8 @@ def sentence_log_likelihood(net, lstm, image, sentence, batch):
 
 def test_caption_gradient_raises_the_sentence_likelihood(flags, lrcn_batch):
     args = sampling_caption.parse_args(flags + ["--sentence", "a_red_dog_on_the_road"])
-    net, lstm, _, _ = sampling_caption.load_nets(args)
+    loaded = sampling_caption.load_nets(args)
+    net, lstm = loaded.classifier, loaded.lstm
     condition = sampling_caption.caption_condition(args, net, lstm)
     sampler = sampling_caption.CaptionConditionalSampler(lstm)
     image = np.random.RandomState(0).normal(0, 40, (1, 3, 27, 27)).astype(np.float32)

@@ -137,11 +137,11 @@ def test_a_worker_loads_a_set_of_nets_once_and_again_when_a_file_changes(tiny, t
     shutil.copy(tiny["classifier"][1], weights)
     flags = tiny_flags(tiny)
     flags[flags.index("--net_weights") + 1] = str(weights)
-    program = sweep.PROGRAMS["act_max"]
-    first = sweep.nets_for(program, program.parse(["--unit", "1", *flags]))
-    assert sweep.nets_for(program, program.parse(["--unit", "2", "--seed", "3", *flags])) is first
+    import act_max
+    first = sweep.nets_for(act_max, act_max.parse_args(["--unit", "1", *flags]))
+    assert sweep.nets_for(act_max, act_max.parse_args(["--unit", "2", "--seed", "3", *flags])) is first
     os.utime(weights, ns=(0, 0))
-    assert sweep.nets_for(program, program.parse(["--unit", "1", *flags])) is not first
+    assert sweep.nets_for(act_max, act_max.parse_args(["--unit", "1", *flags])) is not first
 
 
 # --- a LocalCluster of two workers ----------------------------------------------------
@@ -444,3 +444,50 @@ def test_objectives_are_sweep_values_named_and_labelled_by_their_sum(tiny, tmp_p
         "fc8_0003-0.5xconv5_0001@2,2_02_1.0_2.0__0.jpg", "fc8_0003-0.5xconv5_0001@2,2_02_1.0_2.0__1.jpg"]
     page = (out / "index.html").read_text()
     assert "fc8:1 + fc8:2 (goldfish + great white)" in page and "fc8:3 - 0.5*conv5:1@2,2 (tiger shark" in page
+
+
+def test_cnn_vis_neurons_each_have_a_folder_and_equal_the_program_alone(repo, tiny, shared_path, tmp_path,
+                                                                        pinned_environment):
+    import sweep
+    mean = shared_path("reference", "cnnpref", "data", "ilsvrc_2012_mean.npy")
+    flags = ["--deploy_txt", tiny["classifier"][0], "--caffe_model", tiny["classifier"][1], "--mean_image", str(mean),
+             "--gpu", "-1", "--target_layer", "conv3", "--initial_size", "30x30", "--num_steps", "2",
+             "--iter_behavior", "print", "--save_raw"]
+    out = tmp_path / "out"
+    assert sweep.main(["cnn_vis", "--target_neuron", "1", "3", "--seed", "0", "1", *flags, "--output_dir", str(out),
+                       "--workers", "2", "--quiet"]) == 0
+    entries = records(out)
+    assert sorted(e["files"] for e in entries) == [[f"seed={seed},target_neuron={neuron}/out.{ext}" for ext in
+                                                    ("png", "npz")] for seed in "01" for neuron in "13"]
+    assert '"label": "conv3 3"' in (out / "index.html").read_text()  # the gallery groups by neuron
+    alone = tmp_path / "alone.png"
+    subprocess.run([sys.executable, str(repo / "cnn_vis.py"), "--image_type", "amplify_neuron", "--target_neuron", "3",
+                    "--seed", "1", *flags, "--output_file", str(alone)], check=True, capture_output=True,
+                   timeout=TIMEOUT)
+    with np.load(alone.with_suffix(".npz")) as expected, np.load(out / "seed=1,target_neuron=3" / "out.npz") as got:
+        for key in ("image", "image_uint8"):
+            assert np.array_equal(expected[key], got[key]), key
+
+
+def test_caption_sentences_each_have_a_folder_and_equal_the_program_alone(repo, tiny, lrcn, tmp_path,
+                                                                          pinned_environment):
+    import sweep
+    paths = dict(lrcn, encoder_definition=tiny["classifier"][0], encoder_weights=tiny["classifier"][1],
+                 generator_definition=tiny["generator"][0], generator_weights=tiny["generator"][1])
+    flags = [item for key, value in paths.items() for item in (f"--{key}", value)] + [
+        "--n_iters", "3", "--save_every", "1", "--save_raw", "--offline"]
+    out = tmp_path / "out"
+    assert sweep.main(["sampling_caption", "--sentence", "a_red_car", "a_red_dog", "--seed", "0", *flags,
+                       "--output_dir", str(out), "--workers", "2", "--quiet"]) == 0
+    entries = records(out)
+    assert sorted(e["files"][0].split("/")[0] for e in entries) == ["sentence=a_red_car", "sentence=a_red_dog"]
+    assert '"label": "a red dog"' in (out / "index.html").read_text()  # the gallery groups by sentence
+    point = next(e for e in entries if e["params"]["sentence"] == "a_red_dog")
+    alone = tmp_path / "alone"
+    subprocess.run([sys.executable, str(repo / "sampling_caption.py"), "--sentence", "a_red_dog", "--seed", "0",
+                    *flags, "--output_dir", str(alone)], check=True, capture_output=True, timeout=TIMEOUT)
+    made = sorted(str(path.relative_to(alone)) for path in alone.rglob("*") if path.is_file())
+    assert sorted(name.split("/", 1)[1] for name in point["files"]) == made  # the image, the samples, the arrays
+    with np.load(alone / point["files"][-1].split("/", 1)[1]) as expected, np.load(out / point["files"][-1]) as got:
+        for key in ("image", "samples"):
+            assert np.array_equal(expected[key], got[key]), key

@@ -39,6 +39,7 @@ mkdir -p "$OUTPUT_DIR"
 
 # exec, the example's last command: a signal sent to its PID (kill, a
 # supervisor, docker stop) reaches Python, which keeps what it finished.
+# The driver runs cnn_vis.py and writes the picture's manifest (regression.py).
 cnn_vis() {
-  exec "$PYTHON" "$ROOT/cnn_vis.py" "$@"
+  exec "$PYTHON" "$ROOT/examples/driver.py" cnn_vis --manifests -- "$@"
 }

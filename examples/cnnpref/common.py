@@ -83,12 +83,16 @@ def require_files(with_generator):
     fetching.require(needed_files(with_generator))
 
 
+def epilog(with_generator):
+    """The help's last words: the environment variables read, the models fetched."""
+    return __doc__.split("\n\n", 1)[1] + "\n" + downloads_sentence(needed_files(with_generator))
+
+
 def parse_args(script, description, with_generator, argv=None):
     """The examples take no arguments; --help says what they read and fetch,
     --list_blobs what LAYER and OBJECTIVE may name."""
     parser = ArgumentParser(prog=os.path.basename(script), description=description,
-                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
-                                __doc__.split("\n\n", 1)[1] + "\n" + downloads_sentence(needed_files(with_generator))))
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(with_generator))
     modelcheck.add_python_layer_flag(parser)
     parser.add_argument("--list_blobs", action="store_true", help="print the CNN's blobs with their shapes, and exit")
     if parser.parse_args(argv).list_blobs:
@@ -102,12 +106,12 @@ def load_cnn(which):
     """(net, layer): the CNN as a caffe.Classifier taking one image, with the
     ImageNet mean colour and RGB -> BGR; `layer` is its lower ('lower') or
     higher ('higher') target layer, unless LAYER says otherwise."""
-    definition, weights, lower = cnn_files()
+    definition, weights, _ = cnn_files()
     mean_file = setting("mean_file_npy")
     fetching.require([definition, weights, mean_file])
     img_mean = np.load(mean_file)
     img_mean = np.float32([img_mean[0].mean(), img_mean[1].mean(), img_mean[2].mean()])
-    layer = os.environ.get("LAYER") or {"lower": lower, "higher": "fc8"}[which]
+    layer = target_layer(which)
     net = loading.classifier(definition, weights, mean=img_mean, channel_swap=(2, 1, 0), relu_out_of_place=True,
                              **loading.layer_outputs(definition, [layer]))
     data = input_blob(net)
@@ -115,6 +119,11 @@ def load_cnn(which):
     net.blobs[data].reshape(1, 3, h, w)
     objectives.check_blob(net, layer, "LAYER=")
     return net, layer
+
+
+def target_layer(which):
+    """LAYER, else the CNN's lower ('lower') or higher ('higher') target layer."""
+    return os.environ.get("LAYER") or {"lower": cnn_files()[2], "higher": "fc8"}[which]
 
 
 def load_generator():
@@ -212,7 +221,7 @@ def save_options(save_path, opts):
 def save_result(save_path, layer, channel, preferred_img, img_mask=None):
     """preferred_img_layer_<layer>_channel_<channel>.{mat,jpg}, and with
     img_mask, the image masked to the units' receptive field as
-    preferred_img_masked_..."""
+    preferred_img_masked_...; returns the .jpg."""
     suffix = '_layer_' + str(layer) + '_channel_' + str(channel)
     picture = normalise_img(clip_extreme_pixel(preferred_img, pct=0.04))
     save_mat(os.path.join(save_path, 'preferred_img' + suffix + '.mat'), preferred_img=preferred_img)
@@ -224,3 +233,4 @@ def save_result(save_path, layer, channel, preferred_img, img_mask=None):
         save_mat(os.path.join(save_path, 'preferred_img_masked' + suffix + '.mat'),
                  preferred_img=preferred_img * img_mask)
         save_jpg(os.path.join(save_path, 'preferred_img_masked' + suffix + '.jpg'), picture * img_mask)
+    return os.path.join(save_path, 'preferred_img' + suffix + '.jpg')

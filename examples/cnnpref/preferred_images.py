@@ -79,39 +79,59 @@ OPTIONS = {'gd': gd_options, 'lbfgs': lbfgs_options, 'dgn_gd': dgn_gd_options, '
 
 def channel_targets(net, layer, which, weight):
     """(channel, feature mask, feature weight) of each channel the original examples raise."""
+    return [channel_target(net, layer, which, weight, channel) for channel in common.channel_list(net, layer)]
+
+
+def channel_target(net, layer, which, weight, channel):
+    """(channel, feature mask, feature weight): the lower layer's centre unit of it, the higher layer's channel."""
     unit_mask = common.centre_unit_mask if which == 'lower' else common.channel_mask
-    return [(channel, unit_mask(net, layer, channel), common.unit_weights(net, layer, weight))
-            for channel in common.channel_list(net, layer)]
+    return channel, unit_mask(net, layer, channel), common.unit_weights(net, layer, weight)
 
 
-def main(variant, which, script):
-    """Preferred images of the `which` ('lower' or 'higher') layer's channels by
-    cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
+def load_nets(variant, which):
+    """(net, layer, net_gen): the CNN and its target layer, and the generator for a dgn_ variant (else None)."""
     with_generator = variant.startswith('dgn_')
-    common.parse_args(script, sys.modules['__main__'].__doc__, with_generator)
-    objective = common.objective()
     common.require_files(with_generator)
     net, layer = common.load_cnn(which)
     net_gen = common.load_generator() if with_generator else None
     if with_generator:
         check_covers(net_gen, common.OUTPUT_LAYER_GEN, net, 'the CNN')
+    return net, layer, net_gen
+
+
+def objective_targets(net, objective, variant, which):
+    """(layer, [(name, feature mask, feature weight)]) of one image raising the sum of units `objective`."""
+    layer, feature_mask, weights = common.objective_target(net, objective)
+    return layer, [(objective.slug(), feature_mask,
+                    np.float32(common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which]) * weights))]
+
+
+def preferred_image(variant, net, net_gen, layer, target, opts, save_path):
+    """The preferred image of one (channel, feature mask, feature weight) `target`, saved; returns its .jpg."""
+    channel, feature_mask, feature_weight = target
+    print('\nchannel=%s\n' % channel)
+    # the receptive field of the target units (all ones for fc layers)
+    img_mask = create_receptive_field_mask(net, layer, feature_mask) if net_gen else None
+    nets = (net_gen, net) if net_gen else (net,)
+    preferred_img = VARIANTS[variant].generate_image(*nets, layer, feature_mask, feature_weight=feature_weight, **opts)
+    return common.save_result(save_path, layer, channel, preferred_img, img_mask)
+
+
+def main(variant, which, script):
+    """Preferred images of the `which` ('lower' or 'higher') layer's channels by
+    cnnpref.prefer_img_<variant>, into a new result folder named after `script`."""
+    common.parse_args(script, sys.modules['__main__'].__doc__, variant.startswith('dgn_'))
+    objective = common.objective()
+    net, layer, net_gen = load_nets(variant, which)
     options = OPTIONS[variant](which, net, net_gen)
     if objective:
-        layer, feature_mask, weights = common.objective_target(net, objective)
-        targets = [(objective.slug(), feature_mask,
-                    np.float32(common.unit_weights(net, layer, FEATURE_WEIGHT[variant][which]) * weights))]
+        layer, targets = objective_targets(net, objective, variant, which)
     else:
         targets = channel_targets(net, layer, which, FEATURE_WEIGHT[variant][which])
     save_path = common.result_folder(script)  # after the settings are read, so a mistake leaves no folder
     opts = dict(options, save_intermediate_path=save_path)
     common.save_options(save_path, opts)
-    nets = (net_gen, net) if with_generator else (net,)
 
-    for channel, feature_mask, feature_weight in targets:
-        print('\nchannel=%s\n' % channel)
-        # the receptive field of the target units (all ones for fc layers)
-        img_mask = create_receptive_field_mask(net, layer, feature_mask) if with_generator else None
-        preferred_img = VARIANTS[variant].generate_image(*nets, layer, feature_mask,
-                                                         feature_weight=feature_weight, **opts)
-        common.save_result(save_path, layer, channel, preferred_img, img_mask)
+    for target in targets:
+        preferred_image(variant, net, net_gen, layer, target, opts, save_path)
     print('Done!')
