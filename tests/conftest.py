@@ -37,7 +37,7 @@ def pytest_configure(config):
 
 
 # Measured with `make test TESTS=--durations=0` (README, "Tests"): the folders
-# and modules whose tests start programs, scripts or Caffe's own suite, 4 to
+# and modules whose tests start programs, scripts or Caffe's own suite, 11 to
 # 225 seconds each; the rest of the suite runs in about a minute and a half.
 SLOW = {"examples", "test_caffe_build", "test_model_fuzz", "test_user_mistakes", "test_never_destroy",
         "test_sweep", "test_regression", "test_regression_ppgn"}
