@@ -36,9 +36,9 @@ def pytest_configure(config):
                    "pattern (sorted), with their stems as ids")
 
 
-# Measured with `make test TESTS=--durations=0` (README, "Tests"): the folders
-# and modules whose tests start programs, scripts or Caffe's own suite, 11 to
-# 225 seconds each; the rest of the suite runs in about a minute and a half.
+# Measured with `make test TESTS=--durations=0`: the folders and modules whose
+# tests start programs, scripts or Caffe's own suite, 11 to 225 seconds each;
+# the rest of the suite runs in about a minute (README, "Set-up").
 SLOW = {"examples", "test_caffe_build", "test_model_fuzz", "test_user_mistakes", "test_never_destroy",
         "test_sweep", "test_regression", "test_regression_ppgn"}
 
