@@ -1,7 +1,7 @@
 # make setup   as root on Debian bookworm: ./setup.sh (system packages, Caffe (cached), .venv)
 # make notebooks  the teaching notebooks (notebooks/) in JupyterLab
 # make test    the test suite, Caffe's own tests included, in the pinned
-#              environment the goldens need (TESTS="tests/test_x.py ...": only those)
+#              environment the goldens need (TESTS="tests/unit tests/nets/test_x.py ...": only those)
 
 PYTHON := .venv/bin/python
 # The goldens are bit-exact only in this environment (../shared/fixtures/golden/README.md):

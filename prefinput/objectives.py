@@ -22,7 +22,7 @@ A single blob is the plain pass (forward to its layer, one diff, backward
 from it): the programs' --unit bit for bit.  Several blobs are one pass cut at
 their layers: Caffe's layers overwrite their bottoms' diffs, so a diff set on
 a blob below the backward's start would be lost; each blob's diff is added
-when the pass reaches it (tests/test_objectives.py checks the sum against
+when the pass reaches it (tests/unit/test_objectives.py checks the sum against
 finite differences).
 """
 import difflib

@@ -36,6 +36,22 @@ def pytest_configure(config):
                    "pattern (sorted), with their stems as ids")
 
 
+# Measured with `make test TESTS=--durations=0`: the folders and modules whose
+# tests start programs, scripts or Caffe's own suite, 11 to 225 seconds each;
+# the rest of the suite runs in about a minute (README, "Set-up").
+SLOW = {"examples", "test_caffe_build", "test_model_fuzz", "test_user_mistakes", "test_never_destroy",
+        "test_sweep", "test_regression", "test_regression_ppgn"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """slow by folder or module (SLOW), golden where a test reads a golden."""
+    for item in items:
+        if {item.path.parent.name, item.path.stem} & SLOW:
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("goldens") or "load_golden" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.golden)
+
+
 def pytest_generate_tests(metafunc):
     """The parameter lists that depend on where the repository and ../shared
     are: made here at collection, not by the test modules at import."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"prefinput": 0, "cnnvis": 1, "ppgn": 1, "cnnpref": 1, "harness": 2}
 PROGRAMS = 3  # everything else of the repository: act_max.py, sweep.py, examples/, bench/ ...
 

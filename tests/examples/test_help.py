@@ -12,7 +12,7 @@ import pytest
 
 from prefinput.registry import catalogue
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ["act_max.py", "sampling_class.py", "sampling_caption.py", "cnn_vis.py", "regression.py", "sweep.py",
             "examples/cnnpref/cnnpref_program.py"]
 NUMBERED = sorted(path.name for path in ROOT.glob("[1-7]_*.sh"))

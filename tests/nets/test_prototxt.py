@@ -16,7 +16,7 @@ from google.protobuf import text_format  # noqa: E402
 from prefinput.errors import UserError  # noqa: E402
 from prefinput.netdefs import loading, prototxt  # noqa: E402
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 GAUSSIAN = dict(type="gaussian", std=0.5)
 ONE = dict(type="constant", value=1)  # biases that keep most ReLUs open, so gradients flow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = ["docker/Dockerfile", "docker/Dockerfile.cuda"]
 CAFFE_PYTHON = Path(os.environ.get("CAFFE_PREFIX", ROOT / "build" / "caffe")) / "lib" / "python3" / "dist-packages"
 

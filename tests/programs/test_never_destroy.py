@@ -281,7 +281,7 @@ def commands(script):
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE_SCRIPTS = sorted(glob.glob("[1-7]_*.sh", root_dir=ROOT) + ["examples/two_classes.sh"]
                          + glob.glob("examples/cnn-vis/example*.sh", root_dir=ROOT))
 

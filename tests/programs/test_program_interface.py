@@ -13,7 +13,7 @@ from prefinput.results import Result
 
 caffe = pytest.importorskip("caffe", reason="pycaffe is not importable: run `make setup` first")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
