@@ -123,13 +123,21 @@ def file_stats(paths):
 def nets_for(program, args):
     """The nets for `args`, loaded once per worker and kept (the two last sets):
     the parent has checked every point's blobs and units already."""
-    key = (program.__name__, file_stats(program.needed_files(args)))
+    key = nets_key(program, args)
     if key not in _NETS:
         _NETS[key] = program.load_nets(args)
         while len(_NETS) > 2:
             _NETS.popitem(last=False)
     _NETS.move_to_end(key)
     return _NETS[key]
+
+
+def nets_key(program, args):
+    """What decides the nets load_nets gives: the files, the NET_FLAGS, and any
+    sums of units (a term naming an in-place layer changes the patched net)."""
+    sums = (repr(getattr(args, units.flag, None)) for units in program.UNITS if not units.numbered)
+    return (program.__name__, file_stats(program.needed_files(args)),
+            *(getattr(args, flag) for flag in program.NET_FLAGS), *sums)
 
 
 def run_chunk(name, argv):

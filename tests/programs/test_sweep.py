@@ -144,6 +144,20 @@ def test_a_worker_loads_a_set_of_nets_once_and_again_when_a_file_changes(tiny, t
     assert sweep.nets_for(act_max, act_max.parse_args(["--unit", "1", *flags])) is not first
 
 
+def test_a_worker_loads_the_nets_again_for_a_sum_naming_another_point_of_an_in_place_chain(tiny):
+    """conv3 and relu3 write one blob in place; named in --objective each is its
+    own point of the net (an out-of-place patch), so a worker must not reuse
+    the nets loaded for the one to read the other."""
+    import act_max
+    import sweep
+    flags = tiny_flags(tiny)
+    conv = sweep.nets_for(act_max, act_max.parse_args(["--objective", "conv3:1", *flags]))
+    relu = sweep.nets_for(act_max, act_max.parse_args(["--objective", "relu3:1", *flags]))
+    assert relu is not conv
+    assert "relu3" in relu.classifier.blobs and "relu3" not in conv.classifier.blobs
+    assert sweep.nets_for(act_max, act_max.parse_args(["--objective", "conv3:1", *flags])) is conv
+
+
 # --- a LocalCluster of two workers ----------------------------------------------------
 
 GRID = ["--unit", "0-2", "--clip", "0", "1", "--seed", "0", "1", "--n_iters", "5", "--save_raw"]
