@@ -1,6 +1,7 @@
-# What the twelve numbered example scripts at the top of the repository
-# share: DGN-AM's 1_activate_output.sh .. 5_activate_output_GoogLeNet.sh and
-# PPGN's 1_class_conditional_sampling.sh .. 7_inpainting.sh.  Each keeps its
+# What the example scripts share: the twelve numbered ones at the top of the
+# repository (DGN-AM's 1_activate_output.sh .. 5_activate_output_GoogLeNet.sh,
+# PPGN's 1_class_conditional_sampling.sh .. 7_inpainting.sh), two_classes.sh,
+# and cnn-vis's examples through examples/cnn-vis/common.sh.  Each keeps its
 # own settings block (as the original wrote it) and sources this file first:
 #
 #   . "$(dirname "$0")/examples/numbered.sh" "$@"
@@ -60,7 +61,10 @@ answer_help() {
   local arg
   for arg; do
     case $arg in
-      -h|--help) print_usage "./$(realpath --relative-to="$here" "$0")" "${usage_arguments[@]}"; echo; usage; exit 0 ;;
+      -h|--help)
+        print_usage "./$(realpath --relative-to="$here" "$0")" "${usage_arguments[@]}"; echo; usage
+        if declare -F usage_more > /dev/null; then usage_more; fi  # the script's helper's own settings
+        exit 0 ;;
     esac
   done
 }

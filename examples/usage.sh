@@ -1,6 +1,6 @@
 # The usage lines that every example script's --help starts with: the
 # numbered scripts' (examples/numbered.sh) and the cnn-vis examples'
-# (examples/cnn-vis/common.sh).  POSIX sh, since those run under sh.
+# (examples/cnn-vis/common.sh sources numbered.sh).
 #
 #   print_usage COMMAND [ARGUMENT NOTE]...
 #

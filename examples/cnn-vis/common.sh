@@ -11,35 +11,26 @@
 #   PYTHON              the interpreter (default: the repository's .venv)
 # Arguments given to an example script go to cnn_vis.py after the example's
 # flags, so they override them (e.g. --target_layer, --final_size).
-set -e
-# shellcheck source=examples/usage.sh
-. "$(dirname "$0")/../usage.sh"
-for _arg in "$@"; do
-  case $_arg in
-    -h|--help)  # the usage, the example's own comment, these settings; nothing is run
-      print_usage "${0##*/}" "[CNN_VIS_FLAG...]" "cnn_vis.py flags, which override the example's"
-      echo
-      sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
-      sed -n '/^#/!q;s/^# \{0,1\}//p' "$(dirname "$0")/common.sh"
-      echo "Downloads on first use, where missing (nets/download.sh NAME): googlenet or googlenet_places, mean, images."
-      echo "Unknown flags are cnn_vis.py's one-line errors; its flags: cnn_vis.py --help."
-      exit 0 ;;
-  esac
-done
-unset _arg
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-NETS_DIR=${NETS_DIR:-$ROOT/nets}
-PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
-PLACES_DEPLOY_TXT=${PLACES_DEPLOY_TXT:-$NETS_DIR/googlenet_places/deploy_places205.protxt}
-PLACES_CAFFE_MODEL=${PLACES_CAFFE_MODEL:-$NETS_DIR/googlenet_places/googlelet_places205_train_iter_2400000.caffemodel}
-INITIAL_IMGS=${INITIAL_IMGS:-$NETS_DIR/data/cnn-vis/initial_imgs}
-OUTPUT_DIR=${OUTPUT_DIR:-$ROOT/output/cnn-vis}
+# shellcheck shell=bash source=examples/numbered.sh
+. "$(dirname "$0")/../numbered.sh"
+# from it, as for the numbered scripts: --help (answer_help), here, nets, python, run_example (exec)
+usage_arguments=("[CNN_VIS_FLAG...]" "cnn_vis.py flags, which override the example's")
+# --help: after the usage line and the example's comment, these settings
+usage_more() {
+  sed -n '/^#/!q;/^# shellcheck /d;s/^# \{0,1\}//p' "$(dirname "$0")/common.sh"
+  echo "Downloads on first use, where missing (nets/download.sh NAME): googlenet or googlenet_places, mean, images."
+  echo "Unknown flags are cnn_vis.py's one-line errors; its flags: cnn_vis.py --help."
+}
+answer_help "$@"
+NETS_DIR=$nets
+PLACES_DEPLOY_TXT=${PLACES_DEPLOY_TXT:-$nets/googlenet_places/deploy_places205.protxt}
+PLACES_CAFFE_MODEL=${PLACES_CAFFE_MODEL:-$nets/googlenet_places/googlelet_places205_train_iter_2400000.caffemodel}
+INITIAL_IMGS=${INITIAL_IMGS:-$nets/data/cnn-vis/initial_imgs}
+OUTPUT_DIR=${OUTPUT_DIR:-$here/output/cnn-vis}
 export NETS_DIR
 mkdir -p "$OUTPUT_DIR"
 
-# exec, the example's last command: a signal sent to its PID (kill, a
-# supervisor, docker stop) reaches Python, which keeps what it finished.
 # The driver runs cnn_vis.py and writes the picture's manifest (regression.py).
 cnn_vis() {
-  exec "$PYTHON" "$ROOT/examples/driver.py" cnn_vis --manifests -- "$@"
+  run_example cnn_vis --manifests -- "$@"
 }

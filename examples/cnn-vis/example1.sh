@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cnn-vis gallery, example 1: Noise start, amplifying GoogLeNet's inception_4d/3x3_reduce, zoomed from 270x480 to 1080x1920.
 # Paths and NUM_STEPS come from the environment; see common.sh.
 . "$(dirname "$0")/common.sh"

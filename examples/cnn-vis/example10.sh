@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cnn-vis gallery, example 10: The lake picture, amplifying inception_4d/pool.
 # Paths and NUM_STEPS come from the environment; see common.sh.
 . "$(dirname "$0")/common.sh"

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cnn-vis gallery, example 13: Windows XP's Bliss, amplifying inception_4b/5x5_reduce.
 # Paths and NUM_STEPS come from the environment; see common.sh.
 . "$(dirname "$0")/common.sh"

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cnn-vis gallery, example 3: Noise start, amplifying the later inception_4e/output.
 # Paths and NUM_STEPS come from the environment; see common.sh.
 . "$(dirname "$0")/common.sh"

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cnn-vis gallery, example 8: The Scream, amplifying the early inception_3a/3x3_reduce layer.
 # Paths and NUM_STEPS come from the environment; see common.sh.
 . "$(dirname "$0")/common.sh"

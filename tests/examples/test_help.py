@@ -44,11 +44,12 @@ def call(script, argument, tmp_path):
 def variables_read(script):
     """The environment variables a shell script reads: ${NAME...} in it and in
     what it sources, where their names are written."""
-    sources = [ROOT / script, ROOT / ("examples/numbered.sh" if "/" not in script else "examples/cnn-vis/common.sh")]
+    sources = [ROOT / script, ROOT / "examples/numbered.sh"] + ([ROOT / "examples/cnn-vis/common.sh"]
+                                                                if script.startswith("examples/cnn-vis/") else [])
     names = set()
     for source in sources:
         names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", source.read_text()))
-    return names - {"ROOT", "BASH_SOURCE"}  # common.sh's own variable, bash's
+    return names - {"BASH_SOURCE"}  # bash's
 
 
 def downloads(text):
@@ -113,7 +114,7 @@ def test_sampler_points_at_the_programs(tmp_path):
 @pytest.mark.parametrize("script", NUMBERED + CNNVIS + CNNPREF)
 def test_help_starts_with_the_usage_naming_required_and_optional_arguments(script, tmp_path):
     """The first line says how to call it: the numbered scripts and the cnn-vis
-    examples through examples/usage.sh (no script writes its own), the cnnpref
+    examples through examples/numbered.sh (no script writes its own), the cnnpref
     examples through argparse; each argument is explained as required or optional,
     and a script that names a required argument refuses to run without it."""
     result, _ = call(script, "--help", tmp_path)
@@ -123,10 +124,10 @@ def test_help_starts_with_the_usage_naming_required_and_optional_arguments(scrip
         usage = " ".join(result.stdout.split("\n\n")[0].split())
         assert re.match(rf"usage: {name} \[-h\]", usage), usage
         return
-    assert "Usage:" not in (ROOT / script).read_text(), "the usage line comes from examples/usage.sh"
-    match = re.match(rf"Usage: (\./)?{name} \[-h\|--help\]((?: \S+)*)$", lines[0])
+    assert "Usage:" not in (ROOT / script).read_text(), "the usage line comes from examples/numbered.sh"
+    match = re.match(rf"Usage: \./{re.escape(script)} \[-h\|--help\]((?: \S+)*)$", lines[0])
     assert match, lines[0]
-    arguments = match.group(2).split()
+    arguments = match.group(1).split()
     for argument in arguments:
         kind = "optional" if argument.startswith("[") else "required"
         assert any(re.match(rf"  {re.escape(argument)} +{kind}: \w", line) for line in lines[1:]), \

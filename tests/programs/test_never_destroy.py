@@ -289,16 +289,14 @@ EXAMPLE_SCRIPTS = sorted(glob.glob("[1-7]_*.sh", root_dir=ROOT) + ["examples/two
 @pytest.mark.parametrize("script", EXAMPLE_SCRIPTS)
 def test_every_example_script_ends_by_becoming_its_python(script, repo):
     """Python is started once, by the last command, which exec's it
-    (run_example in examples/numbered.sh, cnn_vis in examples/cnn-vis/common.sh):
+    (run_example in examples/numbered.sh, which cnn_vis in examples/cnn-vis/common.sh calls):
     nothing would run after it, and a signal to the script's PID reaches Python."""
     lines = commands(repo / script)
     starts = [line for line in lines if line.split()[0] in ("run_example", "cnn_vis") or " exec " in f" {line} "]
     assert starts == [lines[-1]], f"{script}: Python is started by {starts}, not by its last command alone"
-    helpers = {name: commands(repo / "examples" / helper) for name, helper in
-               [("run_example", "numbered.sh"), ("cnn_vis", "cnn-vis/common.sh")]}
-    for name, body in helpers.items():
-        start = body.index(f"{name}() {{")
-        assert body[start + 1].startswith("exec "), f"{name} does not exec Python"
+    numbered, cnn_vis = (commands(repo / "examples" / helper) for helper in ("numbered.sh", "cnn-vis/common.sh"))
+    assert numbered[numbered.index("run_example() {") + 1].startswith("exec "), "run_example does not exec Python"
+    assert cnn_vis[cnn_vis.index("cnn_vis() {") + 1].startswith("run_example "), "cnn_vis does not call run_example"
 
 
 # --- two runs at once, killed runs, a full disk (issue 21) ------------------------------
